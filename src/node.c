@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+#include "node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void node_info_done(struct node_info *n) {
+        if (!n)
+                return;
+        free(n->name);
+        free(n->uid);
+        free(n->zone);
+        free(n->arch);
+        free(n->os);
+        free(n->seeder_label);
+        for (size_t i = 0; i < n->n_taints; i++) {
+                free(n->taints[i].key);
+                free(n->taints[i].value);
+                free(n->taints[i].effect);
+        }
+        free(n->taints);
+        for (size_t i = 0; i < n->n_images; i++)
+                free(n->images[i]);
+        free(n->images);
+        memset(n, 0, sizeof(*n));
+}
+
+void node_info_array_free(struct node_info *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++)
+                node_info_done(&a[i]);
+        free(a);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* What clyde-seed keeps of a Node object: only the fields it decides on. Shared by the
+ * API decoder (kube.c fills it), selection (select.c reads it) and the driver. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum node_ready {
+        NODE_READY_TRUE,
+        NODE_READY_FALSE,
+        NODE_READY_UNKNOWN, /* condition Unknown or missing */
+};
+
+struct node_taint {
+        char *key;
+        char *value;  /* may be NULL */
+        char *effect; /* NoSchedule, PreferNoSchedule, NoExecute */
+};
+
+struct node_info {
+        char *name;
+        char *uid;
+        char *zone; /* topology.kubernetes.io/zone, NULL when absent */
+        char *arch; /* kubernetes.io/arch, NULL when absent */
+        char *os;   /* kubernetes.io/os, NULL when absent */
+        enum node_ready ready;
+        int64_t ready_since; /* Ready condition lastTransitionTime, unix seconds, 0 unknown */
+        bool unschedulable;  /* spec.unschedulable (cordoned) */
+        bool deleting;       /* metadata.deletionTimestamp set */
+        bool control_plane;  /* node-role.kubernetes.io/control-plane or /master label */
+        char *seeder_label;  /* value of the configured seeder label key, NULL when absent */
+        bool owned;          /* carries clyde-seed's ownership annotation */
+        struct node_taint *taints;
+        size_t n_taints;
+        /* Names from status.images that the caller asked about (the wanted images), as
+         * listed by the kubelet (e.g. "docker.io/library/nginx:1.27" or "repo@sha256:..."). */
+        char **images;
+        size_t n_images;
+};
+
+/* Frees what the struct points to (not the struct itself); safe on a zeroed struct. */
+void node_info_done(struct node_info *n);
+
+/* Frees an array of n nodes and the array. NULL is fine. */
+void node_info_array_free(struct node_info *a, size_t n);
