@@ -30,6 +30,7 @@ struct node_info {
         bool unschedulable;  /* spec.unschedulable (cordoned) */
         bool deleting;       /* metadata.deletionTimestamp set */
         bool control_plane;  /* node-role.kubernetes.io/control-plane or /master label */
+        bool selected;       /* matches the configured node_selector (true when none) */
         char *seeder_label;  /* value of the configured seeder label key, NULL when absent */
         bool owned;          /* carries clyde-seed's ownership annotation */
         struct node_taint *taints;
