@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* Pure parsers for typed configuration values and the error list. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+
+int config_errors_add(struct config_errors *err, const char *fmt, ...) {
+        char *line = NULL, **l;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&line, fmt, ap) < 0)
+                line = NULL;
+        va_end(ap);
+        if (!line)
+                return -ENOMEM;
+        l = realloc(err->lines, (err->n + 2) * sizeof(char *));
+        if (!l) {
+                free(line);
+                return -ENOMEM;
+        }
+        l[err->n++] = line;
+        l[err->n] = NULL;
+        err->lines = l;
+        return 0;
+}
+
+void config_errors_done(struct config_errors *err) {
+        strv_free(err->lines);
+        err->lines = NULL;
+        err->n = 0;
+}
+
+/* "30s", "5m", "2h", "1d", "1h30m", or plain seconds. */
+int config_parse_duration(const char *s, int64_t *ret) {
+        int64_t total = 0;
+        const char *p = s;
+
+        if (isempty(s))
+                return -EINVAL;
+        while (*p) {
+                char *end;
+                int64_t mult;
+
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                errno = 0;
+                unsigned long long v = strtoull(p, &end, 10);
+                if (errno != 0 || v > INT64_MAX / 86400)
+                        return -ERANGE;
+                switch (*end) {
+                case 's': mult = 1; end++; break;
+                case 'm': mult = 60; end++; break;
+                case 'h': mult = 3600; end++; break;
+                case 'd': mult = 86400; end++; break;
+                case '\0':
+                        /* A bare number is seconds, but only on its own ("90", not "1m30"). */
+                        if (p != s)
+                                return -EINVAL;
+                        mult = 1;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+                if (total > INT64_MAX - (int64_t) v * mult)
+                        return -ERANGE;
+                total += (int64_t) v * mult;
+                p = end;
+        }
+        *ret = total;
+        return 0;
+}
+
+int config_format_duration(int64_t seconds, char *buf, size_t size) {
+        static const struct {
+                int64_t unit;
+                char suffix;
+        } units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+        size_t used = 0;
+
+        if (seconds == 0)
+                return snprintf(buf, size, "0s") < (int) size ? 0 : -ENOBUFS;
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                int64_t q = seconds / units[i].unit;
+                if (q == 0)
+                        continue;
+                seconds -= q * units[i].unit;
+                int k = snprintf(buf + used, size - used, "%lld%c", (long long) q, units[i].suffix);
+                if (k < 0 || (size_t) k >= size - used)
+                        return -ENOBUFS;
+                used += (size_t) k;
+        }
+        return 0;
+}
+
+int config_parse_bool(const char *s, bool *ret) {
+        static const char *const yes[] = { "yes", "true", "on", "1", "y" };
+        static const char *const no[] = { "no", "false", "off", "0", "n" };
+
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* A decimal in (0, 100], with an optional trailing '%'. */
+int config_parse_percent(const char *s, double *ret) {
+        char *end;
+        double v;
+
+        if (isempty(s) || isspace((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno != 0 || end == s)
+                return -EINVAL;
+        if (*end == '%')
+                end++;
+        if (*end != '\0' || !isfinite(v))
+                return -EINVAL;
+        if (v <= 0.0 || v > 100.0)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+static char *strip_dup(const char *b, const char *e) {
+        while (b < e && isspace((unsigned char) *b))
+                b++;
+        while (e > b && isspace((unsigned char) e[-1]))
+                e--;
+        return strndup(b, (size_t) (e - b));
+}
+
+/* Comma- or whitespace-separated list; empty items are dropped. */
+int config_parse_list(const char *s, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+        size_t n = 0;
+        const char *p = s ? s : "";
+
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        while (*p) {
+                size_t k = strcspn(p, ", \t");
+                if (k > 0) {
+                        char **nl = realloc(l, (n + 2) * sizeof(char *));
+                        if (!nl)
+                                return -ENOMEM;
+                        l = nl;
+                        l[n] = strip_dup(p, p + k);
+                        if (!l[n])
+                                return -ENOMEM;
+                        l[++n] = NULL;
+                }
+                p += k;
+                if (*p)
+                        p++;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration: built-in defaults, /etc/clyde/seeder.ini (inih), then the command line.
+ * Every key is described once, in the table in config.c; --check-config prints each
+ * effective value with where it came from. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum config_origin {
+        CONFIG_DEFAULT,
+        CONFIG_FILE,
+        CONFIG_CLI,
+};
+
+struct config_source {
+        enum config_origin origin;
+        unsigned line; /* CONFIG_FILE only */
+};
+
+enum { CONFIG_MAX_KEYS = 48 };
+
+struct config {
+        /* [seeder] */
+        double percentage;
+        char *label; /* "key=value" */
+        int64_t min_seeders;
+        int64_t max_seeders; /* 0: no maximum */
+        char *node_selector;
+        int64_t node_down_grace; /* seconds */
+        char **tolerations;
+
+        /* [preload] */
+        char *images_file;
+        char *namespace;
+        int64_t images_per_daemonset;
+        char *helper_image;
+        int64_t pull_timeout;     /* seconds, per image */
+        int64_t refresh_interval; /* seconds: tags are pulled again after this */
+        char **image_pull_secrets;
+        char *priority_class;
+
+        /* [kubernetes] */
+        char *kubeconfig;
+        char *context;
+        double qps;
+        int64_t burst;
+        int64_t max_in_flight;
+        int64_t page_size;
+        int64_t connect_timeout; /* seconds */
+        int64_t request_timeout; /* seconds */
+        int64_t retry_attempts;
+        int64_t api_deadline; /* seconds: a request with its retries gives up after this */
+
+        /* [state] */
+        char *base_dir;
+        char *tracker_file;
+        char *metrics_file; /* empty: none */
+        int64_t history_size;
+
+        /* [log] */
+        int log_level;
+        bool log_stdout;
+        char *log_file; /* empty: none */
+        char *log_journal; /* auto, yes, no */
+
+        /* Not keys. */
+        char *config_path;    /* the seeder.ini that was read, NULL when none */
+        bool config_explicit; /* named with --config */
+        char *label_key;      /* label split at '=' */
+        char *label_value;
+        struct config_source sources[CONFIG_MAX_KEYS];
+};
+
+/* Error list: every problem is collected before the caller gives up. */
+struct config_errors {
+        char **lines;
+        size_t n;
+};
+
+/* Fills c with the built-in defaults. Returns 0 or -ENOMEM. */
+int config_init(struct config *c);
+void config_done(struct config *c);
+
+/* Reads an ini file into c, marking values as CONFIG_FILE with their line. Unknown
+ * sections and keys, malformed lines, duplicates and bad values are appended to err as
+ * "path:line: message". Returns 0 when the file was read (errors may have been added),
+ * -ENOENT when it does not exist, other negative errno when unreadable (added to err). */
+int config_load_file(struct config *c, const char *path, struct config_errors *err);
+
+/* Sets section.key (e.g. "seeder", "percentage") from the command line. Errors go to err
+ * as "command line: --flag: message" using flag for the name. Returns 0 or -EINVAL. */
+int config_set_cli(struct config *c, const char *section, const char *key, const char *value,
+                   const char *flag, struct config_errors *err);
+
+/* Cross-checks values and resolves paths against base_dir (tracker, images, log, metrics
+ * files; "-" and absolute paths are kept). Appends problems to err. */
+int config_finish(struct config *c, struct config_errors *err);
+
+/* Prints every key with its effective value and source, one per line. */
+void config_dump(const struct config *c, FILE *f);
+
+/* Pure value parsers, exported for tests. Return 0 or -EINVAL/-ERANGE with *ret untouched. */
+int config_parse_duration(const char *s, int64_t *ret);
+int config_parse_bool(const char *s, bool *ret);
+int config_parse_percent(const char *s, double *ret);
+int config_parse_list(const char *s, char ***ret);
+int config_format_duration(int64_t seconds, char *buf, size_t size);
+
+int config_errors_add(struct config_errors *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void config_errors_done(struct config_errors *err);

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* Exit codes, documented in clyde-seed(8); the values follow sysexits.h. */
+#pragma once
+
+enum {
+        EXIT_DONE = 0,         /* every seeder holds every image */
+        EXIT_PARTIAL = 1,      /* some node x image failed (listed) */
+        EXIT_USAGE = 64,       /* bad command line */
+        EXIT_UNAVAILABLE = 69, /* API server unreachable or failing */
+        EXIT_LOCKED = 75,      /* another run holds the lock: try later */
+        EXIT_NOPERM = 77,      /* the API denied a request */
+        EXIT_CONFIG = 78,      /* configuration, kubeconfig or images file error */
+};

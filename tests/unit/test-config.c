@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration: typed values, seeder.ini errors with lines, precedence, paths, the CLI. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config-keys.h"
+#include "exitcode.h"
+#include "macro.h"
+#include "tap.h"
+#include "util.h"
+
+static char *data_path(const char *name) {
+        char *p = NULL;
+        const char *top = getenv("top_srcdir");
+
+        if (asprintf(&p, "%s/tests/data/config/%s", top ? top : ".", name) < 0)
+                abort();
+        return p;
+}
+
+static void test_durations(void) {
+        static const struct {
+                const char *in;
+                int64_t want; /* -1: invalid */
+        } t[] = {
+                { "30s", 30 },   { "5m", 300 },  { "2h", 7200 },     { "1d", 86400 }, { "1h30m", 5400 },
+                { "90", 90 },    { "0", 0 },     { "", -1 },         { "5", 5 },      { "1m30", -1 },
+                { "m", -1 },     { "5x", -1 },   { "-5s", -1 },      { "10 m", -1 },  { "1d2h3m4s", 93784 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                int64_t v = -1;
+                int r = config_parse_duration(t[i].in, &v);
+                if (t[i].want < 0)
+                        ok(r < 0, "duration '%s' is rejected", t[i].in);
+                else
+                        is_int(r == 0 ? v : -99, t[i].want, "duration '%s'", t[i].in);
+        }
+        char buf[32];
+        ok(config_format_duration(5400, buf, sizeof(buf)) == 0 && streq(buf, "1h30m"), "format 5400s as 1h30m");
+        ok(config_format_duration(0, buf, sizeof(buf)) == 0 && streq(buf, "0s"), "format 0 as 0s");
+}
+
+static void test_bools_percent(void) {
+        static const char *const yes[] = { "yes", "TRUE", "on", "1", "Y" };
+        static const char *const no[] = { "no", "False", "OFF", "0" };
+        static const char *const bad[] = { "maybe", "", "2", "yess" };
+        bool b;
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                ok(config_parse_bool(yes[i], &b) == 0 && b, "bool '%s' is true", yes[i]);
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                ok(config_parse_bool(no[i], &b) == 0 && !b, "bool '%s' is false", no[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ok(config_parse_bool(bad[i], &b) < 0, "bool '%s' is rejected", bad[i]);
+
+        static const struct {
+                const char *in;
+                double want; /* < 0: invalid */
+        } p[] = { { "40", 40 }, { "0.5", 0.5 }, { "100", 100 }, { "12.5%", 12.5 }, { "0", -1 },
+                  { "100.1", -1 }, { "-3", -1 }, { "abc", -1 }, { "", -1 }, { "nan", -1 }, { " 4", -1 } };
+        for (size_t i = 0; i < ELEMENTSOF(p); i++) {
+                double v = -1;
+                int r = config_parse_percent(p[i].in, &v);
+                if (p[i].want < 0)
+                        ok(r < 0, "percentage '%s' is rejected", p[i].in);
+                else
+                        ok(r == 0 && v == p[i].want, "percentage '%s' is %g", p[i].in, p[i].want);
+        }
+}
+
+static void test_lists(void) {
+        _cleanup_(strv_freep) char **l = NULL;
+
+        ok(config_parse_list(" a, b ,,c  d", &l) == 0, "list parses");
+        ok(l && l[0] && streq(l[0], "a") && streq(l[1], "b") && streq(l[2], "c") && streq(l[3], "d") && !l[4],
+           "list items are split on commas and spaces");
+}
+
+static void test_defaults(void) {
+        _cleanup_(config_done) struct config c = {};
+
+        is_int(config_init(&c), 0, "defaults load");
+        ok(c.percentage == 40.0, "default percentage 40");
+        is_str(c.label, "p2p-seeder=true", "default label");
+        is_str(c.namespace, "default", "default namespace");
+        is_str(c.images_file, "images.txt", "default images file");
+        is_str(c.tracker_file, "seeder_tracker.json", "default tracker file");
+        is_str(c.log_file, "seeder.log", "default log file");
+        is_str(c.base_dir, ".", "default base dir");
+        ok(c.log_stdout, "stdout on by default");
+        is_int(c.node_down_grace, 600, "default node_down_grace 10m");
+        for (size_t i = 0; i < config_n_keys; i++)
+                if (c.sources[i].origin != CONFIG_DEFAULT) {
+                        ok(false, "key %s has a default source", config_keys[i].name);
+                        return;
+                }
+        ok(true, "every key's source is 'default'");
+}
+
+static void test_good_file(void) {
+        _cleanup_(config_done) struct config c = {};
+        _cleanup_(config_errors_done) struct config_errors err = {};
+        _cleanup_(freep) char *path = data_path("good.ini");
+
+        config_init(&c);
+        is_int(config_load_file(&c, path, &err), 0, "good.ini loads");
+        is_int(err.n, 0, "good.ini has no errors");
+        for (size_t i = 0; i < err.n; i++)
+                printf("# %s\n", err.lines[i]);
+        ok(c.percentage == 25.5, "percentage from file");
+        is_str(c.label, "example.com/seeder=yes", "label from file");
+        is_int(c.node_down_grace, 5400, "grace 1h30m");
+        ok(c.tolerations && streq(c.tolerations[0], "dedicated=p2p:NoSchedule") &&
+                   streq(c.tolerations[1], "example.com/spot") && !c.tolerations[2],
+           "tolerations list");
+        is_int(c.images_per_daemonset, 5, "images_per_daemonset");
+        ok(c.qps == 50.0, "qps 50");
+        is_int(c.log_level, 7, "level debug");
+        ok(!c.log_stdout, "stdout off");
+        is_str(c.log_file, "", "log file disabled by empty value");
+        ssize_t k = config_key_find("seeder", "percentage");
+        ok(k >= 0 && c.sources[k].origin == CONFIG_FILE && c.sources[k].line == 3,
+           "percentage source is good.ini:3");
+        k = config_key_find("kubernetes", "burst");
+        ok(k >= 0 && c.sources[k].line == 16, "burst source is line 16");
+}
+
+static void test_bad_file(void) {
+        static const char *const want[] = {
+                ":3: unknown key 'forks' in [seeder]",
+                ":4: invalid value '150' for 'percentage' in [seeder]: expected a percentage in (0, 100]",
+                ":5: invalid value 'no-equals-sign' for 'label' in [seeder]",
+                ":6: invalid value '10 minutes' for 'node_down_grace'",
+                ":7: invalid value '-1' for 'min_seeders' in [seeder]: expected a whole number",
+                ":9: invalid value '0' for 'images_per_daemonset' in [preload]: out of range, allowed 1..50",
+                ":10: invalid value 'UPPER/Case:tag' for 'helper_image'",
+                ":11: invalid value 'Not_A_Namespace' for 'namespace'",
+                ":12: unknown section [nonsense]",
+                ":15: invalid value 'LOUD' for 'level' in [log]",
+                ":16: invalid value 'maybe' for 'stdout' in [log]",
+                ":17: duplicate key 'level' in [log] (first set at line 15)",
+                ":18: expected 'key = value'",
+        };
+        _cleanup_(config_done) struct config c = {};
+        _cleanup_(config_errors_done) struct config_errors err = {};
+        _cleanup_(freep) char *path = data_path("bad.ini");
+
+        config_init(&c);
+        config_load_file(&c, path, &err);
+        is_int(err.n, ELEMENTSOF(want), "bad.ini: every mistake reported, nothing else");
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                bool found = false;
+                for (size_t j = 0; j < err.n; j++)
+                        if (strstr(err.lines[j], want[i]) && startswith(err.lines[j], path))
+                                found = true;
+                ok(found, "error '%s' reported with the file name", want[i]);
+        }
+        for (size_t j = 0; j < err.n; j++)
+                printf("# %s\n", err.lines[j]);
+        ok(c.percentage == 40.0, "a rejected value leaves the default in place");
+}
+
+static void test_missing_file(void) {
+        _cleanup_(config_done) struct config c = {};
+        _cleanup_(config_errors_done) struct config_errors err = {};
+
+        config_init(&c);
+        is_int(config_load_file(&c, "/nonexistent/seeder.ini", &err), -ENOENT, "missing file is -ENOENT");
+        is_int(err.n, 0, "a missing file adds no error by itself");
+}
+
+
+int main(void) {
+        test_durations();
+        test_bools_percent();
+        test_lists();
+        test_defaults();
+        test_good_file();
+        test_bad_file();
+        test_missing_file();
+        return tap_done();
+}
