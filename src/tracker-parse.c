@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON -> struct tracker with strict validation of every field, so that later code can
+ * trust what it reads; tracker_load() and tracker_set_aside(). Messages name the file and
+ * the field, e.g. "seeder_tracker.json: 'seeders[3].node' must be a string". */
+#include "config.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "tracker-internal.h"
+
+#define WHERE_MAX 96
+
+struct pctx {
+        const char *name;
+        char **cause;
+};
+
+enum {
+        OPT = 1 << 0,      /* may be absent */
+        NULLABLE = 1 << 1, /* may be null */
+};
+
+#define TRY(x)                          \
+        do {                            \
+                int _r_ = (x);          \
+                if (_r_ < 0)            \
+                        return _r_;     \
+        } while (0)
+
+static void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_put(*o);
+}
+
+static int bad(struct pctx *c, const char *where, const char *what) {
+        return tracker_cause(c->cause, -EBADMSG, "%s: '%s' %s", c->name, where, what);
+}
+
+/* "prefix.key", or "key" at the top. */
+/* Paths are bounded by the schema's depth; a cut one still says where to look. */
+static const char *at(char *buf, const char *prefix, const char *key) {
+        int n = snprintf(buf, WHERE_MAX, "%s%s%s", strempty(prefix), isempty(prefix) ? "" : ".", key);
+        if (n < 0)
+                buf[0] = '\0';
+        return buf;
+}
+
+static const char *at_index(char *buf, const char *prefix, size_t i) {
+        int n = snprintf(buf, WHERE_MAX, "%s[%zu]", prefix, i);
+        if (n < 0)
+                buf[0] = '\0';
+        return buf;
+}
+
+/* Looks key up. Returns 1 with *ret (borrowed, NULL for JSON null), 0 when absent and
+ * allowed, or -EBADMSG. */
+static int member(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                  unsigned flags, json_object **ret) {
+        char w[WHERE_MAX];
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v)) {
+                if (flags & OPT)
+                        return 0;
+                return bad(c, at(w, prefix, key), "is missing");
+        }
+        if (!v && !(flags & NULLABLE))
+                return bad(c, at(w, prefix, key), "must not be null");
+        *ret = v;
+        return 1;
+}
+
+static int typed(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                 unsigned flags, json_type type, const char *what, json_object **ret) {
+        char w[WHERE_MAX];
+        json_object *v = NULL;
+        int r = member(c, o, prefix, key, flags, &v);
+
+        *ret = NULL;
+        if (r <= 0 || !v)
+                return r;
+        if (!json_object_is_type(v, type))
+                return bad(c, at(w, prefix, key), what);
+        *ret = v;
+        return 1;
+}
+
+/* Non-empty string (owned copy) or NULL when null/absent and allowed. */
+static int get_str(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                   unsigned flags, char **ret) {
+        char w[WHERE_MAX];
+        json_object *v;
+
+        *ret = NULL;
+        TRY(typed(c, o, prefix, key, flags, json_type_string, "must be a string", &v));
+        if (!v)
+                return 0;
+        if (json_object_get_string_len(v) == 0)
+                return bad(c, at(w, prefix, key), "must not be empty");
+        if (strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
+                return bad(c, at(w, prefix, key), "must not contain NUL");
+        *ret = strdup(json_object_get_string(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_uint(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                    uint64_t max, uint64_t *ret) {
+        char w[WHERE_MAX];
+        json_object *v;
+
+        TRY(typed(c, o, prefix, key, 0, json_type_int, "must be an integer", &v));
+        int64_t x = json_object_get_int64(v);
+        if (x < 0 || (uint64_t) x > max)
+                return bad(c, at(w, prefix, key), "is out of range");
+        *ret = (uint64_t) x;
+        return 0;
+}
+
+static int get_unsigned(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                        unsigned *ret) {
+        uint64_t v;
+        TRY(get_uint(c, o, prefix, key, UINT32_MAX, &v));
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int get_bool(struct pctx *c, json_object *o, const char *prefix, const char *key, bool *ret) {
+        json_object *v;
+
+        TRY(typed(c, o, prefix, key, 0, json_type_boolean, "must be true or false", &v));
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* RFC 3339 UTC time, or null (0). */
+static int get_time(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                    unsigned flags, int64_t *ret) {
+        char w[WHERE_MAX];
+        json_object *v;
+
+        *ret = 0;
+        TRY(typed(c, o, prefix, key, flags, json_type_string, "must be an RFC 3339 time string", &v));
+        if (v && (tracker_time_parse(json_object_get_string(v), ret) < 0 || *ret == 0))
+                return bad(c, at(w, prefix, key), "must be an RFC 3339 UTC time like 2026-11-26T10:20:00Z");
+        return 0;
+}
+
+/* A string from a fixed set, turned into its enum value with from(). */
+static int get_enum(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                    int (*from)(const char *), const char *allowed, int *ret) {
+        _cleanup_(freep) char *s = NULL, *msg = NULL;
+        char w[WHERE_MAX];
+
+        TRY(get_str(c, o, prefix, key, 0, &s));
+        int v = from(s);
+        if (v < 0) {
+                if (asprintf(&msg, "has unknown value '%s' (expected %s)", s, allowed) < 0)
+                        return -ENOMEM;
+                return bad(c, at(w, prefix, key), msg);
+        }
+        *ret = v;
+        return 0;
+}
+
+static int phase_from(const char *s) {
+        return tracker_phase_from_string(s);
+}
+static int action_from(const char *s) {
+        return tracker_action_from_string(s);
+}
+static int state_from(const char *s) {
+        return tracker_state_from_string(s);
+}
+static int outcome_from(const char *s) {
+        return tracker_outcome_from_string(s);
+}
+
+static int get_array(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                     json_object **ret) {
+        return typed(c, o, prefix, key, 0, json_type_array, "must be an array", ret);
+}
+
+static int get_object(struct pctx *c, json_object *o, const char *prefix, const char *key,
+                      unsigned flags, json_object **ret) {
+        return typed(c, o, prefix, key, flags, json_type_object, "must be an object", ret);
+}
+
+/* Element i of array a, which must be an object; where receives "prefix[i]". */
+static int element(struct pctx *c, json_object *a, const char *prefix, size_t i, char *where,
+                   json_object **ret) {
+        json_object *e = json_object_array_get_idx(a, i);
+
+        at_index(where, prefix, i);
+        if (!e || !json_object_is_type(e, json_type_object))
+                return tracker_cause(c->cause, -EBADMSG, "%s: '%s' must be an object", c->name, where);
+        *ret = e;
+        return 0;
+}
+
+/* --- run -------------------------------------------------------------------------- */
+
+static int parse_run_images(struct pctx *c, json_object *o, struct tracker_run *r) {
+        char w[WHERE_MAX], k[WHERE_MAX];
+        json_object *a, *e;
+
+        TRY(get_array(c, o, "run", "images", &a));
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                _cleanup_(freep) char *ref = NULL, *digest = NULL;
+                TRY(element(c, a, "run.images", i, w, &e));
+                TRY(get_str(c, e, w, "ref", 0, &ref));
+                TRY(get_str(c, e, w, "digest", NULLABLE, &digest));
+                if (tracker_run_find_image(r, ref) >= 0)
+                        return bad(c, at(k, w, "ref"), "repeats an earlier image");
+                TRY(tracker_run_add_image(r, ref, digest));
+        }
+        return 0;
+}
+
+static int parse_plan(struct pctx *c, json_object *o, struct tracker_run *r) {
+        char w[WHERE_MAX], k[WHERE_MAX];
+        json_object *a, *e;
+
+        TRY(get_array(c, o, "run", "plan", &a));
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                _cleanup_(freep) char *node = NULL, *reason = NULL;
+                int action;
+                bool done;
+                TRY(element(c, a, "run.plan", i, w, &e));
+                TRY(get_str(c, e, w, "node", 0, &node));
+                TRY(get_enum(c, e, w, "action", action_from, "keep, adopt, add, drop, gone or wait", &action));
+                TRY(get_str(c, e, w, "reason", NULLABLE | OPT, &reason));
+                TRY(get_bool(c, e, w, "done", &done));
+                if (tracker_plan_find(r, node))
+                        return bad(c, at(k, w, "node"), "repeats an earlier plan entry");
+                TRY(tracker_plan_set(r, node, action, reason));
+                r->plan[r->n_plan - 1].done = done;
+        }
+        return 0;
+}
+
+static int parse_daemonsets(struct pctx *c, json_object *o, struct tracker_run *r) {
+        char w[WHERE_MAX];
+        json_object *a;
+
+        TRY(get_array(c, o, "run", "daemonsets", &a));
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                at_index(w, "run.daemonsets", i);
+                if (!e || !json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0)
+                        return tracker_cause(c->cause, -EBADMSG, "%s: '%s' must be a non-empty string", c->name, w);
+                int k = tracker_run_add_daemonset(r, json_object_get_string(e));
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        return tracker_cause(c->cause, -EBADMSG, "%s: '%s' repeats an earlier name", c->name, w);
+        }
+        return 0;
+}
+
+/* "digest" absent means: the same as the run image's digest (see docs/tracker.md). */
+static int parse_result(struct pctx *c, json_object *e, const char *w, struct tracker_run *r) {
+        _cleanup_(freep) char *node = NULL, *digest = NULL, *reason = NULL, *message = NULL;
+        char k[WHERE_MAX];
+        json_object *dv = NULL;
+        uint64_t image;
+        int state, has_digest;
+
+        TRY(get_str(c, e, w, "node", 0, &node));
+        TRY(get_uint(c, e, w, "image", SIZE_MAX, &image));
+        if (image >= r->n_images)
+                return bad(c, at(k, w, "image"), "is not an index into 'run.images'");
+        TRY(get_enum(c, e, w, "state", state_from, "waiting, pulled, failed, skipped or node-lost", &state));
+        TRY(has_digest = member(c, e, w, "digest", OPT | NULLABLE, &dv));
+        if (has_digest)
+                TRY(get_str(c, e, w, "digest", OPT | NULLABLE, &digest));
+        else if (r->images[image].digest && !(digest = strdup(r->images[image].digest)))
+                return -ENOMEM;
+        TRY(get_str(c, e, w, "reason", OPT | NULLABLE, &reason));
+        TRY(get_str(c, e, w, "message", OPT | NULLABLE, &message));
+        if (tracker_result_find(r, node, (size_t) image))
+                return bad(c, w, "repeats an earlier node and image");
+        return tracker_result_set(r, node, (size_t) image, state, digest, reason, message);
+}
+
+static int parse_results(struct pctx *c, json_object *o, struct tracker_run *r) {
+        char w[WHERE_MAX];
+        json_object *a, *e;
+
+        TRY(get_array(c, o, "run", "results", &a));
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                TRY(element(c, a, "run.results", i, w, &e));
+                TRY(parse_result(c, e, w, r));
+        }
+        return 0;
+}
+
+static int parse_phase_times(struct pctx *c, json_object *o, struct tracker_run *r) {
+        json_object *ps;
+
+        TRY(get_object(c, o, "run", "phase_started_at", 0, &ps));
+        for (int p = 0; p < _TRACKER_PHASE_MAX; p++)
+                TRY(get_time(c, ps, "run.phase_started_at", tracker_phase_to_string(p),
+                             OPT | NULLABLE, &r->phase_started_at[p]));
+        return 0;
+}
+
+static int parse_run(struct pctx *c, json_object *o, struct tracker_run **ret) {
+        struct tracker_run *r = calloc(1, sizeof(*r));
+        int phase;
+
+        if (!r)
+                return -ENOMEM;
+        *ret = r; /* owned by the caller from here, even on failure */
+        TRY(get_str(c, o, "run", "id", 0, &r->id));
+        TRY(get_enum(c, o, "run", "phase", phase_from,
+                     "none, select, label, preload, verify, cleanup or done", &phase));
+        r->phase = phase;
+        TRY(get_time(c, o, "run", "started_at", 0, &r->started_at));
+        if (r->started_at == 0)
+                return bad(c, "run.started_at", "must not be null");
+        TRY(get_uint(c, o, "run", "step", INT64_MAX, &r->step));
+        TRY(parse_phase_times(c, o, r));
+        TRY(get_unsigned(c, o, "run", "target", &r->target));
+        TRY(get_unsigned(c, o, "run", "eligible", &r->eligible));
+        TRY(parse_run_images(c, o, r));
+        TRY(parse_plan(c, o, r));
+        TRY(parse_daemonsets(c, o, r));
+        return parse_results(c, o, r);
+}
+
+/* --- seeders and history ---------------------------------------------------------- */
+
+static int parse_held_images(struct pctx *c, json_object *o, const char *prefix,
+                             struct tracker_seeder *s) {
+        char w[WHERE_MAX], k[WHERE_MAX], p[WHERE_MAX];
+        json_object *a, *e;
+
+        TRY(get_array(c, o, prefix, "images", &a));
+        at(p, prefix, "images");
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                _cleanup_(freep) char *ref = NULL, *digest = NULL;
+                int64_t pulled_at;
+                TRY(element(c, a, p, i, w, &e));
+                TRY(get_str(c, e, w, "ref", 0, &ref));
+                TRY(get_str(c, e, w, "digest", NULLABLE, &digest));
+                TRY(get_time(c, e, w, "pulled_at", NULLABLE, &pulled_at));
+                if (tracker_seeder_find_image(s, ref))
+                        return bad(c, at(k, w, "ref"), "repeats an earlier image");
+                TRY(tracker_seeder_set_image(s, ref, digest, pulled_at));
+        }
+        return 0;
+}
+
+static int parse_seeder(struct pctx *c, json_object *e, const char *w, struct tracker *t) {
+        _cleanup_(freep) char *node = NULL, *zone = NULL, *arch = NULL;
+        char k[WHERE_MAX];
+        struct tracker_seeder *s;
+        int64_t labelled_at;
+        bool owned;
+        int r;
+
+        TRY(get_str(c, e, w, "node", 0, &node));
+        TRY(get_str(c, e, w, "zone", NULLABLE, &zone));
+        TRY(get_str(c, e, w, "arch", NULLABLE, &arch));
+        TRY(get_time(c, e, w, "labelled_at", NULLABLE, &labelled_at));
+        TRY(get_bool(c, e, w, "owned", &owned));
+        if (tracker_seeder_find(t, node))
+                return bad(c, at(k, w, "node"), "repeats an earlier seeder");
+        r = tracker_seeder_add(t, node, zone, arch, labelled_at, owned, &s);
+        if (r < 0)
+                return r;
+        return parse_held_images(c, e, w, s);
+}
+
+static int parse_history_entry(struct pctx *c, json_object *e, const char *w, struct tracker *t) {
+        _cleanup_(freep) char *id = NULL;
+        struct tracker_history h = {};
+        json_object *ps;
+        char p[WHERE_MAX];
+        int result;
+
+        TRY(get_str(c, e, w, "id", 0, &id));
+        h.id = id;
+        TRY(get_time(c, e, w, "started_at", NULLABLE, &h.started_at));
+        TRY(get_time(c, e, w, "finished_at", NULLABLE, &h.finished_at));
+        TRY(get_enum(c, e, w, "result", outcome_from, "ok, partial or failed", &result));
+        h.result = result;
+        TRY(get_unsigned(c, e, w, "seeders", &h.seeders));
+        TRY(get_unsigned(c, e, w, "images", &h.images));
+        TRY(get_unsigned(c, e, w, "failures", &h.failures));
+        TRY(get_object(c, e, w, "phase_seconds", OPT, &ps));
+        at(p, w, "phase_seconds");
+        for (int i = 0; i < _TRACKER_PHASE_MAX; i++) {
+                uint64_t v;
+                h.phase_seconds[i] = -1;
+                if (ps && json_object_object_get_ex(ps, tracker_phase_to_string(i), NULL)) {
+                        TRY(get_uint(c, ps, p, tracker_phase_to_string(i), INT64_MAX, &v));
+                        h.phase_seconds[i] = (int64_t) v;
+                }
+        }
+        return tracker_history_add(t, &h);
+}
+
+/* Parses the array at key with one callback per element object. */
+static int parse_list(struct pctx *c, json_object *o, const char *key, struct tracker *t,
+                      int (*one)(struct pctx *, json_object *, const char *, struct tracker *)) {
+        char w[WHERE_MAX];
+        json_object *a, *e;
+
+        TRY(get_array(c, o, NULL, key, &a));
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                TRY(element(c, a, key, i, w, &e));
+                TRY(one(c, e, w, t));
+        }
+        return 0;
+}
+
+/* --- the document ----------------------------------------------------------------- */
+
+static int parse_version(struct pctx *c, json_object *o, unsigned *ret) {
+        json_object *v;
+
+        TRY(typed(c, o, NULL, "version", 0, json_type_int, "must be an integer", &v));
+        int64_t x = json_object_get_int64(v);
+        if (x < 1)
+                return bad(c, "version", "must be 1 or more");
+        if (x > TRACKER_VERSION)
+                return tracker_cause(c->cause, -EPROTONOSUPPORT,
+                                     "%s: version %" PRId64 " is newer than this clyde-seed understands (%d)",
+                                     c->name, x, TRACKER_VERSION);
+        *ret = (unsigned) x;
+        return 0;
+}
+
+static int parse_document(struct pctx *c, json_object *o, struct tracker *t) {
+        json_object *cl, *run;
+
+        if (!json_object_is_type(o, json_type_object))
+                return tracker_cause(c->cause, -EBADMSG, "%s: the top level must be a JSON object, not %s",
+                                     c->name, json_type_to_name(json_object_get_type(o)));
+        TRY(parse_version(c, o, &t->version));
+        TRY(get_object(c, o, NULL, "cluster", 0, &cl));
+        TRY(get_str(c, cl, "cluster", "server", NULLABLE, &t->server));
+        TRY(get_str(c, cl, "cluster", "uid", NULLABLE, &t->uid));
+        TRY(get_object(c, o, NULL, "run", NULLABLE, &run));
+        if (run)
+                TRY(parse_run(c, run, &t->run));
+        TRY(parse_list(c, o, "seeders", t, parse_seeder));
+        TRY(parse_list(c, o, "history", t, parse_history_entry));
+        return 0;
+}
+
+static bool only_space(const char *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!strchr(" \t\r\n", p[i]))
+                        return false;
+        return true;
+}
+
+static int parse_json(struct pctx *c, const char *data, size_t size, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        struct json_tokener *tok;
+        enum json_tokener_error e;
+        size_t end;
+
+        if (only_space(data, size))
+                return tracker_cause(c->cause, -EBADMSG, "%s: is empty", c->name);
+        if (size > INT32_MAX)
+                return tracker_cause(c->cause, -EFBIG, "%s: is too large", c->name);
+        tok = json_tokener_new_ex(64);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, data, (int) size);
+        e = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (e == json_tokener_continue)
+                return tracker_cause(c->cause, -EBADMSG, "%s: ends in the middle of the JSON document (truncated?)",
+                                     c->name);
+        if (e != json_tokener_success)
+                return tracker_cause(c->cause, -EBADMSG, "%s: is not valid JSON at byte %zu: %s", c->name, end,
+                                     json_tokener_error_desc(e));
+        if (end < size && !only_space(data + end, size - end))
+                return tracker_cause(c->cause, -EBADMSG, "%s: has data after the JSON document at byte %zu",
+                                     c->name, end);
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int tracker_parse(const char *name, const char *data, size_t size, struct tracker **ret,
+                  char **ret_cause) {
+        _cleanup_(tracker_freep) struct tracker *t = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        struct pctx c = { .name = name, .cause = ret_cause };
+
+        TRY(parse_json(&c, data, size, &o));
+        if (!o) /* the document is the literal null */
+                return tracker_cause(ret_cause, -EBADMSG, "%s: the top level must be a JSON object, not null", name);
+        t = tracker_new();
+        if (!t)
+                return -ENOMEM;
+        TRY(parse_document(&c, o, t));
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int tracker_load(const char *path, struct tracker **ret, char **ret_cause) {
+        _cleanup_(freep) char *data = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_nofollow(path, TRACKER_FILE_MAX, &data, &size);
+        switch (r) {
+        case 0:
+                return tracker_parse(path, data, size, ret, ret_cause);
+        case -ENOENT:
+        case -ENOMEM:
+                return r;
+        case -ELOOP:
+                return tracker_cause(ret_cause, r, "%s: is a symbolic link, refusing to follow it", path);
+        case -EISDIR:
+        case -EBADFD:
+                return tracker_cause(ret_cause, -EBADMSG, "%s: is not a regular file", path);
+        case -EFBIG:
+                return tracker_cause(ret_cause, r, "%s: is larger than %zu MiB", path, TRACKER_FILE_MAX >> 20);
+        default:
+                return tracker_cause(ret_cause, r, "%s: cannot be read: %s", path, strerror(-r));
+        }
+}
+
+int tracker_set_aside(const char *path, int64_t now, char **ret_newpath) {
+        char stamp[32];
+        time_t tt = (time_t) now;
+        struct tm tm;
+
+        if (!gmtime_r(&tt, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+                return -ERANGE;
+        for (unsigned n = 0; n < 1000; n++) {
+                _cleanup_(freep) char *np = NULL;
+                int r = n == 0 ? asprintf(&np, "%s.corrupt-%s", path, stamp)
+                               : asprintf(&np, "%s.corrupt-%s-%u", path, stamp, n);
+                if (r < 0)
+                        return -ENOMEM;
+                r = rename_noreplace(path, np);
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (ret_newpath)
+                        *ret_newpath = TAKE_PTR(np);
+                return 0;
+        }
+        return -EEXIST;
+}
