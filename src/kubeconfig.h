@@ -40,6 +40,8 @@ struct kube_target {
         /* private: token file cache */
         char *token_file_cache;
         int64_t token_file_mtime_ns;
+        uint64_t token_file_ino;
+        int64_t token_file_size;
 };
 
 /* The credentials to send with the next request. Everything is borrowed from the target
