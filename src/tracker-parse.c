@@ -474,12 +474,19 @@ static int parse_json(struct pctx *c, const char *data, size_t size, json_object
         tok = json_tokener_new_ex(64);
         if (!tok)
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 |
+                                            JSON_TOKENER_ALLOW_TRAILING_CHARS);
         o = json_tokener_parse_ex(tok, data, (int) size);
         e = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
+        if (e == json_tokener_continue) {
+                /* A top-level number or literal only ends at the end of input: say so. */
+                o = json_tokener_parse_ex(tok, "", 1);
+                e = json_tokener_get_error(tok);
+                end = size;
+        }
         json_tokener_free(tok);
-        if (e == json_tokener_continue)
+        if (e == json_tokener_continue || e == json_tokener_error_parse_eof)
                 return tracker_cause(c->cause, -EBADMSG, "%s: ends in the middle of the JSON document (truncated?)",
                                      c->name);
         if (e != json_tokener_success)
