@@ -1,0 +1,147 @@
+"""The admin API under /_sim/ (no authentication; see README.md for the reference)."""
+
+import json
+
+import faults as faultsmod
+import nodes as nodemod
+from store import rfc3339
+
+JSON = 'application/json'
+
+
+def _err(code, msg):
+    return code, {'error': msg}, JSON
+
+
+def handle(c, method, path, query, body):
+    """Returns (code, body dict or bytes, content type)."""
+    parts = [p for p in path.split('/') if p][1:]
+    try:
+        doc = json.loads(body) if body else None
+    except ValueError as e:
+        return _err(400, 'invalid JSON: %s' % e)
+    key = parts[0] if parts else ''
+    try:
+        if key == 'stats':
+            return stats(c, method)
+        if key == 'log':
+            return log(c, method, query)
+        if key == 'reset' and method == 'POST':
+            return reset(c, query, doc)
+        if key == 'nodes':
+            return node_ops(c, method, parts[1:], doc)
+        if key == 'faults':
+            return rules(c.faults, method, doc, c.faults.add)
+        if key == 'images':
+            return rules(c.image_rules, method, doc, c.image_rules.set)
+        if key == 'health':
+            return 200, {'ok': True, 'resourceVersion': c.store.rv}, JSON
+    except faultsmod.RuleError as e:
+        return _err(400, str(e))
+    return _err(404, 'unknown admin endpoint %s %s' % (method, path))
+
+
+def stats(c, method):
+    if method == 'DELETE':
+        c.stats.reset()
+        return 200, {'reset': True}, JSON
+    return 200, c.stats.snapshot(), JSON
+
+
+def log(c, method, query):
+    with c.log_lock:
+        if method == 'DELETE':
+            c.reqlog.clear()
+            return 200, {'reset': True}, JSON
+        lines = list(c.reqlog)
+    tail = query.get('tail', [''])[0]
+    if tail.isdigit():
+        lines = lines[-int(tail):] if int(tail) else []
+    return 200, ''.join(line + '\n' for line in lines).encode(), 'application/x-ndjson'
+
+
+def reset(c, query, doc):
+    c.stats.reset()
+    with c.log_lock:
+        c.reqlog.clear()
+    c.faults.clear()
+    c.image_rules.clear()
+    full = query.get('cluster', [''])[0] in ('1', 'true') or (doc or {}).get('cluster')
+    if full:
+        c.reset_cluster()
+    return 200, {'reset': True, 'cluster': bool(full)}, JSON
+
+
+def rules(holder, method, doc, add):
+    if method == 'GET':
+        return 200, {'rules': holder.snapshot()}, JSON
+    if method == 'DELETE':
+        holder.clear()
+        return 200, {'rules': []}, JSON
+    if method == 'POST':
+        items = doc if isinstance(doc, list) else [doc]
+        return 201, {'rules': [add(r) for r in items]}, JSON
+    return _err(405, 'use GET, POST or DELETE')
+
+
+READY = {'ready': 'True', 'notready': 'False', 'unknown': 'Unknown'}
+
+
+def node_ops(c, method, parts, doc):
+    if not parts:
+        if method != 'POST':
+            return _err(405, 'POST /_sim/nodes adds nodes')
+        doc = doc or {}
+        count = int(doc.get('count', 1))
+        added = []
+        for i in range(count):
+            spec = dict(doc)
+            if count > 1 and doc.get('name'):
+                spec['name'] = '%s-%d' % (doc['name'], i + 1)
+            try:
+                added.append(c.add_node(spec).meta['name'])
+            except Exception as e:
+                return _err(409, str(e))
+        return 201, {'added': added}, JSON
+    name = parts[0]
+    if len(parts) == 1 and method == 'DELETE':
+        gone = c.delete_node(name)
+        return (200, {'deleted': name}, JSON) if gone else _err(404, 'node %s not found' % name)
+    if len(parts) == 1 and method == 'GET':
+        with c.kubelet.lock:
+            disk = sorted(c.kubelet.disk.get(name, ()))
+        return 200, {'name': name, 'imagesOnDisk': disk}, JSON
+    if len(parts) != 2 or method != 'POST':
+        return _err(404, 'unknown node operation')
+    op = parts[1]
+    now = rfc3339()
+    if op in READY:
+        fn = lambda n: nodemod.set_ready(n, READY[op], now)  # noqa: E731
+    elif op in ('cordon', 'uncordon'):
+        fn = lambda n: nodemod.set_unschedulable(n, op == 'cordon')  # noqa: E731
+    elif op == 'labels':
+        fn = lambda n: _set_labels(n, doc or {})  # noqa: E731
+    elif op == 'taints':
+        fn = lambda n: _set_taints(n, doc or [])  # noqa: E731
+    else:
+        return _err(404, 'unknown node operation %s' % op)
+    entry = c.change_node(name, fn)
+    if entry is None:
+        return _err(404, 'node %s not found' % name)
+    return 200, {'name': name, 'resourceVersion': entry.meta['resourceVersion']}, JSON
+
+
+def _set_labels(node, labels):
+    lab = node['metadata'].setdefault('labels', {})
+    for k, v in labels.items():
+        if v is None:
+            lab.pop(k, None)
+        else:
+            lab[k] = v
+
+
+def _set_taints(node, taints):
+    if taints:
+        node['spec']['taints'] = taints
+    else:
+        node['spec'].pop('taints', None)

@@ -1,0 +1,299 @@
+"""The REST verbs on resources: get, list, create, update, patch, delete.
+
+Each function takes the Cluster and a Request and returns (code, body, headers) where
+body is bytes (already JSON) or a dict; errors are raised as apierrors.ApiError.
+Watch streams live in server.py because they write to the socket as they go.
+"""
+
+import json
+import random
+import time
+
+import apierrors
+import patch as patchmod
+import labelsel as sel
+import validation
+from store import dumps, rfc3339
+
+MAX_BODY = 3 * 1024 * 1024
+NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789'
+
+
+class Request:
+    __slots__ = ('rinfo', 'ns', 'name', 'sub', 'query', 'body', 'ctype', 'user', 'verb')
+
+    def __init__(self, rinfo, ns, name, sub, query, body=b'', ctype='', user=None, verb=''):
+        self.rinfo, self.ns, self.name, self.sub = rinfo, ns, name, sub
+        self.query, self.body, self.ctype, self.user, self.verb = query, body, ctype, user, verb
+
+    def q(self, key, default=None):
+        v = self.query.get(key)
+        return v[0] if v else default
+
+
+def parse_selectors(req):
+    try:
+        labels = sel.parse_label_selector(req.q('labelSelector', ''))
+    except sel.SelectorError as e:
+        raise apierrors.bad_request(str(e))
+    try:
+        fields = sel.parse_field_selector(req.q('fieldSelector', ''), req.rinfo.fields)
+    except sel.SelectorError as e:
+        raise apierrors.bad_request(str(e))
+    return labels, fields
+
+
+def get_entry(c, req):
+    e = c.store.get(req.rinfo.plural, req.ns, req.name)
+    if e is None:
+        raise apierrors.not_found(req.rinfo, req.name)
+    return e
+
+
+def do_get(c, req):
+    return 200, get_entry(c, req).raw(), None
+
+
+def do_list(c, req):
+    labels, fields = parse_selectors(req)
+    try:
+        limit = int(req.q('limit', '0') or 0)
+    except ValueError:
+        raise apierrors.bad_request('invalid limit')
+    cont = req.q('continue')
+    if cont and req.q('resourceVersion') not in (None, ''):
+        raise apierrors.bad_request('specifying resource version is not allowed when using continue')
+    items, rv, token, remaining = c.store.list(req.rinfo.plural, req.ns, labels, fields,
+                                               max(limit, 0), cont)
+    meta = {'resourceVersion': str(rv)}
+    if token:
+        meta['continue'] = token
+    if remaining is not None:
+        meta['remainingItemCount'] = remaining
+    head = '{"kind":"%sList","apiVersion":"%s","metadata":%s,"items":[' % (
+        req.rinfo.kind, req.rinfo.api_version, json.dumps(meta, separators=(',', ':')))
+    return 200, head.encode() + b','.join(items) + b']}', None
+
+
+def decode_body(req):
+    if len(req.body) > MAX_BODY:
+        raise apierrors.too_large(MAX_BODY)
+    try:
+        obj = json.loads(req.body or b'null')
+    except ValueError as e:
+        raise apierrors.bad_request("couldn't get version/kind; json parse error: %s" % e)
+    if not isinstance(obj, dict):
+        raise apierrors.bad_request('Object \'Kind\' is missing in \'%s\'' % req.body[:100].decode('utf-8', 'replace'))
+    return obj
+
+
+def check_kind(req, obj):
+    if obj.get('kind') not in (None, '', req.rinfo.kind):
+        raise apierrors.bad_request('the API version in the data (%s) does not match the expected '
+                                    'API version (%s)' % (obj.get('apiVersion'), req.rinfo.api_version))
+
+
+def prepare(c, req, obj, old=None):
+    """Defaults and validates obj for its resource; raises 422."""
+    res = req.rinfo.plural
+    if res == 'daemonsets':
+        validation.default_daemonset(obj)
+        errs = validation.daemonset(obj) if old is None else validation.daemonset_update(obj, old)
+    elif res == 'pods':
+        validation.default_pod_spec(obj.setdefault('spec', {}))
+        errs = validation.pod(obj)
+    elif res == 'namespaces':
+        obj.setdefault('spec', {'finalizers': ['kubernetes']})
+        obj.setdefault('status', {'phase': 'Active'})
+        obj['metadata'].setdefault('labels', {})['kubernetes.io/metadata.name'] = obj['metadata'].get('name', '')
+        errs = validation.namespace(obj)
+    elif res == 'nodes':
+        obj.setdefault('spec', {})
+        obj.setdefault('status', {})
+        errs = validation.node(obj)
+    else:
+        errs = validation.object_meta(obj.get('metadata') or {}, True)
+    if errs:
+        raise apierrors.invalid(req.rinfo, obj['metadata'].get('name', ''), errs)
+
+
+def do_create(c, req):
+    obj = decode_body(req)
+    check_kind(req, obj)
+    meta = obj.setdefault('metadata', {})
+    if not isinstance(meta, dict):
+        raise apierrors.bad_request('metadata must be an object')
+    if req.rinfo.namespaced:
+        if meta.get('namespace') and meta['namespace'] != req.ns:
+            raise apierrors.bad_request('the namespace of the provided object does not match the '
+                                        'namespace sent on the request')
+        meta['namespace'] = req.ns
+        if c.store.get('namespaces', '', req.ns) is None:
+            from resources import RESOURCES
+            raise apierrors.not_found(RESOURCES['namespaces'], req.ns)
+    if not meta.get('name') and meta.get('generateName'):
+        meta['name'] = meta['generateName'] + ''.join(random.choice(NAME_CHARS) for _ in range(5))
+    for k in ('uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generation'):
+        meta.pop(k, None)
+    prepare(c, req, obj)
+    if req.q('dryRun') == 'All':
+        return 201, obj, None
+    with c.store.lock:
+        entry = c.store.create(req.rinfo.plural, obj)
+        if req.rinfo.plural == 'pods':
+            c.kubelet.pod_added(entry)
+    return 201, entry.raw(), None
+
+
+def _merge_update(req, old, new):
+    """Keeps what the request may not change: status on the main resource, everything
+    but status on /status, and the identity fields."""
+    res = req.rinfo.plural
+    if req.sub == 'status':
+        out = json.loads(old.raw())
+        out['status'] = new.get('status', {})
+        if 'resourceVersion' in (new.get('metadata') or {}):
+            out['metadata']['resourceVersion'] = new['metadata']['resourceVersion']
+        return out
+    if req.rinfo.has_status and res != 'namespaces':
+        new['status'] = json.loads(dumps(old.obj.get('status', {})))
+    new.setdefault('metadata', {})
+    new['metadata']['name'] = old.meta['name']
+    if req.rinfo.namespaced:
+        new['metadata']['namespace'] = old.meta['namespace']
+    if old.meta.get('deletionTimestamp'):
+        new['metadata']['deletionTimestamp'] = old.meta['deletionTimestamp']
+        if 'deletionGracePeriodSeconds' in old.meta:
+            new['metadata']['deletionGracePeriodSeconds'] = old.meta['deletionGracePeriodSeconds']
+    return new
+
+
+def _store_update(c, req, old, new, precondition):
+    if precondition and precondition != old.meta['resourceVersion']:
+        raise apierrors.conflict(req.rinfo, req.name)
+    uid = (new.get('metadata') or {}).get('uid')
+    if uid and uid != old.meta['uid']:
+        raise apierrors.conflict(req.rinfo, req.name)
+    new = _merge_update(req, old, new)
+    if req.sub != 'status':
+        prepare(c, req, new, old.obj)
+    if req.q('dryRun') == 'All':
+        return 200, new, None
+    entry = c.store.replace(req.rinfo.plural, new, expect_rv=old.meta['resourceVersion'])
+    if req.rinfo.plural == 'daemonsets' and new['metadata'].get('deletionTimestamp') \
+            and not new['metadata'].get('finalizers'):
+        c.store.remove('daemonsets', req.ns, req.name)
+    return 200, entry.raw(), None
+
+
+def do_update(c, req):
+    obj = decode_body(req)
+    check_kind(req, obj)
+    meta = obj.setdefault('metadata', {})
+    if meta.get('name') and meta['name'] != req.name:
+        raise apierrors.bad_request('the name of the object (%s) does not match the name on the URL (%s)'
+                                    % (meta['name'], req.name))
+    with c.store.lock:
+        old = get_entry(c, req)
+        return _store_update(c, req, old, obj, meta.get('resourceVersion'))
+
+
+def do_patch(c, req):
+    ctype = (req.ctype or '').split(';')[0].strip()
+    if ctype not in patchmod.SUPPORTED:
+        raise apierrors.unsupported_media(ctype, patchmod.SUPPORTED)
+    if len(req.body) > MAX_BODY:
+        raise apierrors.too_large(MAX_BODY)
+    with c.store.lock:
+        old = c.store.get(req.rinfo.plural, req.ns, req.name)
+        if old is None:
+            if ctype == patchmod.APPLY:
+                req.body = req.body or b'{}'
+                return do_create(c, req)
+            raise apierrors.not_found(req.rinfo, req.name)
+        try:
+            new = patchmod.apply(ctype, json.loads(old.raw()), req.body)
+        except patchmod.PatchError as e:
+            if e.code == 422:
+                raise apierrors.ApiError(422, str(e), 'Invalid')
+            raise apierrors.bad_request(str(e))
+        if not isinstance(new, dict) or not isinstance(new.get('metadata'), dict):
+            raise apierrors.bad_request('patch produced an object without metadata')
+        pre = new['metadata'].get('resourceVersion')
+        return _store_update(c, req, old, new, pre)
+
+
+def delete_options(req):
+    opts = {}
+    if req.body:
+        try:
+            opts = json.loads(req.body) or {}
+        except ValueError:
+            raise apierrors.bad_request('invalid DeleteOptions body')
+    policy = req.q('propagationPolicy') or opts.get('propagationPolicy')
+    if opts.get('orphanDependents') is True:
+        policy = policy or 'Orphan'
+    grace = req.q('gracePeriodSeconds')
+    grace = int(grace) if grace is not None else opts.get('gracePeriodSeconds')
+    if policy not in (None, 'Background', 'Foreground', 'Orphan'):
+        raise apierrors.ApiError(422, 'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
+                                 'Unsupported value: "%s": supported values: "Foreground", '
+                                 '"Background", "Orphan", "nil"' % policy, 'Invalid')
+    return policy, grace, opts.get('preconditions') or {}
+
+
+def do_delete(c, req):
+    policy, grace, pre = delete_options(req)
+    res = req.rinfo.plural
+    with c.store.lock:
+        cur = get_entry(c, req)
+        if pre.get('uid') and pre['uid'] != cur.meta['uid']:
+            raise apierrors.conflict(req.rinfo, req.name)
+        if pre.get('resourceVersion') and pre['resourceVersion'] != cur.meta['resourceVersion']:
+            raise apierrors.conflict(req.rinfo, req.name)
+        if req.q('dryRun') == 'All':
+            return 200, cur.raw(), None
+        if res == 'pods':
+            e = c.delete_pod(cur, grace=grace)
+            return 200, e.raw(), None
+        if res == 'namespaces':
+            return delete_namespace(c, req, cur)
+        if res == 'daemonsets' and policy in ('Foreground', 'Orphan'):
+            if cur.meta.get('deletionTimestamp'):
+                return 200, cur.raw(), None
+            obj = cur.copy()
+            obj['metadata']['deletionTimestamp'] = rfc3339()
+            obj['metadata']['deletionGracePeriodSeconds'] = 0
+            fin = 'foregroundDeletion' if policy == 'Foreground' else 'orphan'
+            obj['metadata']['finalizers'] = (obj['metadata'].get('finalizers') or []) + [fin]
+            return 200, c.store.replace(res, obj).raw(), None
+        if cur.meta.get('finalizers'):
+            obj = cur.copy()
+            obj['metadata'].setdefault('deletionTimestamp', rfc3339())
+            return 200, c.store.replace(res, obj).raw(), None
+        gone = c.store.remove(res, req.ns, req.name)
+        if res == 'nodes':
+            c.kubelet.disk.pop(req.name, None)
+    return 200, apierrors.success_body(req.rinfo, req.name, gone.meta['uid']), None
+
+
+def delete_namespace(c, req, cur):
+    if req.name in ('default', 'kube-system', 'kube-public'):
+        raise apierrors.ApiError(403, 'namespaces "%s" is forbidden: this namespace may not be deleted'
+                                 % req.name, 'Forbidden', {'name': req.name, 'kind': 'namespaces'})
+    for res in ('daemonsets', 'pods', 'events'):
+        for e in c.store.values(res, req.name):
+            c.store.remove(res, req.name, e.meta['name'])
+    obj = cur.copy()
+    obj['metadata']['deletionTimestamp'] = rfc3339()
+    obj['status'] = {'phase': 'Terminating'}
+    c.store.remove('namespaces', '', req.name)
+    return 200, obj, None
+
+
+VERBS = {'get': do_get, 'list': do_list, 'create': do_create, 'update': do_update,
+         'patch': do_patch, 'delete': do_delete}
+
+
+def now_ms():
+    return int(time.time() * 1000)

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""kube-sim: a simulated Kubernetes API server, DaemonSet controller and kubelets.
+
+python3 kube_sim.py --state-dir DIR --port 0 --nodes N [--zones Z] [--arch amd64=3,arm64=1]
+    [--control-plane K] [--time-scale F] [--images-per-node 50] [--rbac FILE] ...
+Writes DIR/ca.crt, DIR/kubeconfig, DIR/kubeconfig-cert, prints
+`kube-sim ready https://127.0.0.1:PORT` once it accepts requests, runs until SIGTERM.
+"""
+
+import argparse
+import os
+import signal
+import ssl
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import certs  # noqa: E402
+import rbac  # noqa: E402
+from cluster import Cluster  # noqa: E402
+from server import Server  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='kube_sim.py', description=__doc__.split('\n')[1])
+    p.add_argument('--state-dir', required=True)
+    p.add_argument('--host', default='127.0.0.1')
+    p.add_argument('--port', type=int, default=0)
+    p.add_argument('--nodes', type=int, default=3)
+    p.add_argument('--zones', type=int, default=3)
+    p.add_argument('--arch', default='amd64')
+    p.add_argument('--control-plane', type=int, default=0)
+    p.add_argument('--images-per-node', type=int, default=50)
+    p.add_argument('--time-scale', type=float, default=1.0,
+                   help='multiplies simulated durations (pulls, back-off); 0.05 = 20x faster')
+    p.add_argument('--continue-ttl', type=float, default=300.0,
+                   help='seconds after which a continue token is expired (410)')
+    p.add_argument('--watch-history', type=int, default=50000,
+                   help='watch events kept; older resourceVersions get 410')
+    p.add_argument('--bookmark-interval', type=float, default=5.0)
+    p.add_argument('--max-events', type=int, default=20000)
+    p.add_argument('--no-events', action='store_true', help='do not record Event objects')
+    p.add_argument('--rbac', help='JSON policy file (see README.md)')
+    p.add_argument('--seed', type=int, default=None)
+    opts = p.parse_args(argv)
+    if opts.zones < 1 or opts.nodes < 0 or opts.time_scale < 0:
+        p.error('--zones must be >= 1, --nodes and --time-scale >= 0')
+    try:
+        import nodes
+        nodes.parse_arch(opts.arch)
+    except ValueError:
+        p.error('--arch: expected ARCH[=WEIGHT],...')
+    return opts
+
+
+def ssl_context(d):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d, 'server.crt'), os.path.join(d, 'server.key'))
+    ctx.load_verify_locations(os.path.join(d, 'client-ca.crt'))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.set_alpn_protocols(['http/1.1'])
+    return ctx
+
+
+def main(argv=None):
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    d = opts.state_dir
+    certs.ensure_certs(d)
+    token = certs.admin_token(d)
+    try:
+        auth = rbac.Auth.from_file(token, opts.rbac) if opts.rbac else rbac.Auth(token)
+    except (OSError, rbac.PolicyError) as e:
+        print('kube-sim: --rbac: %s' % e, file=sys.stderr)
+        return 64
+    cluster = Cluster(opts)
+    server = Server((opts.host, opts.port), cluster, ssl_context(d), auth, opts.bookmark_interval)
+    url = 'https://%s:%d' % (opts.host, server.server_address[1])
+    certs.write_kubeconfigs(d, url, token)
+    with open(os.path.join(d, 'url'), 'w') as f:
+        f.write(url + '\n')
+    cluster.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True).start()
+    print('kube-sim ready %s' % url, flush=True)
+    while not stop.wait(1.0):
+        pass
+    server.shutdown()
+    server.server_close()
+    cluster.controllers.stop.set()
+    cluster.kubelet.stop.set()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""One simulated kubelet per node, all driven by one thread.
+
+Each node pulls one image at a time (serializeImagePulls); a pod's init containers go
+first, in order, each completing before the next; regular containers follow.  A pull
+takes size / bandwidth seconds scaled by --time-scale; failures follow the image rules
+(faults.ImageRules) with the kubelet's back-off (10 s doubling to 300 s, scaled).
+A node that is not Ready makes no progress at all.
+"""
+
+import threading
+import time
+
+import images
+import nodes as nodemod
+from store import rfc3339
+
+BANDWIDTH = 100 * 1000 * 1000       # bytes per second
+BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+FAIL_AFTER = 0.3                    # seconds before a failing pull reports its error
+BACKOFF_SHOW = 1.0                  # ErrImagePull shown this long before ImagePullBackOff
+TERMINATE_AFTER = 0.5               # graceful pod deletion on a Ready node
+
+
+class Step:
+    __slots__ = ('init', 'index', 'name', 'image', 'policy', 'state', 'reason', 'message',
+                 'attempts', 'retry_at', 'shown_at', 'image_id', 'started', 'finished')
+
+    def __init__(self, init, index, c):
+        self.init, self.index = init, index
+        self.name, self.image = c.get('name', ''), c.get('image', '')
+        self.policy = c.get('imagePullPolicy', 'IfNotPresent')
+        self.state = 'pending'   # pending pulling failed backoff done invalid
+        self.reason = self.message = None
+        self.attempts = 0
+        self.retry_at = self.shown_at = 0.0
+        self.image_id = ''
+        self.started = self.finished = None
+
+    @property
+    def field_path(self):
+        return 'spec.%s{%s}' % ('initContainers' if self.init else 'containers', self.name)
+
+
+class PodState:
+    __slots__ = ('uid', 'ns', 'name', 'node', 'steps', 'seq', 'dirty', 'start', 'deleting_at')
+
+    def __init__(self, entry, seq):
+        meta, spec = entry.meta, entry.obj['spec']
+        self.uid, self.ns, self.name = meta['uid'], meta['namespace'], meta['name']
+        self.node = spec.get('nodeName')
+        self.steps = [Step(True, i, c) for i, c in enumerate(spec.get('initContainers') or [])]
+        self.steps += [Step(False, i, c) for i, c in enumerate(spec.get('containers') or [])]
+        self.seq = seq
+        self.dirty = True
+        self.start = rfc3339()
+        self.deleting_at = None
+
+    def inits_done(self):
+        return all(s.state == 'done' for s in self.steps if s.init)
+
+
+class Kubelet:
+    def __init__(self, store, sim, time_scale=1.0):
+        self.store = store
+        self.sim = sim
+        self.scale = time_scale
+        self.pods = {}          # uid -> PodState
+        self.by_node = {}       # node -> [PodState]
+        self.busy = {}          # node -> (PodState, Step, end, outcome)
+        self.disk = {}          # node -> set of image names present
+        self.dirty_nodes = {}   # node -> list of (Ref, size) to add to status.images
+        self.seq = 0
+        self.stop = threading.Event()
+        self.lock = threading.RLock()
+
+    # ---- bookkeeping ----------------------------------------------------------------
+    def pod_added(self, entry):
+        if not entry.obj['spec'].get('nodeName'):
+            return
+        with self.lock:
+            self.seq += 1
+            ps = PodState(entry, self.seq)
+            self.pods[ps.uid] = ps
+            self.by_node.setdefault(ps.node, []).append(ps)
+
+    def forget(self, ps):
+        self.pods.pop(ps.uid, None)
+        lst = self.by_node.get(ps.node, [])
+        if ps in lst:
+            lst.remove(ps)
+        if not lst:
+            self.by_node.pop(ps.node, None)
+
+    def reset(self):
+        with self.lock:
+            self.pods.clear()
+            self.by_node.clear()
+            self.busy.clear()
+            self.disk.clear()
+            self.dirty_nodes.clear()
+
+    def node_disk(self, node):
+        d = self.disk.get(node.meta['name'])
+        if d is None:
+            d = set()
+            for e in node.obj['status'].get('images') or []:
+                d.update(e['names'])
+            self.disk[node.meta['name']] = d
+        return d
+
+    # ---- the loop -------------------------------------------------------------------
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.tick(time.monotonic())
+            except Exception as e:
+                self.sim.log_error('kubelet: %r' % (e,))
+            time.sleep(0.03)
+
+    def tick(self, now):
+        with self.store.lock, self.lock:
+            for name in list(self.by_node):
+                node = self.store.get('nodes', '', name)
+                if node is None or not nodemod.is_ready(node.obj):
+                    continue
+                self.node_tick(node, now)
+            self.flush(now)
+
+    def node_tick(self, node, now):
+        name = node.meta['name']
+        pods = sorted(self.by_node.get(name, []), key=lambda p: p.seq)
+        for ps in pods:
+            entry = self.store.get('pods', ps.ns, ps.name)
+            if entry is None or entry.meta['uid'] != ps.uid:
+                self.forget(ps)
+            elif entry.meta.get('deletionTimestamp'):
+                self.terminate(ps, now)
+        busy = self.busy.get(name)
+        if busy and now >= busy[2]:
+            del self.busy[name]
+            self.finish_pull(node, *busy)
+        for ps in pods:
+            for s in ps.steps:
+                if s.state == 'failed' and now >= s.shown_at:
+                    s.state, s.reason = 'backoff', 'ImagePullBackOff'
+                    s.message = 'Back-off pulling image "%s"' % s.image
+                    ps.dirty = True
+                    self.event(ps, s, 'Normal', 'BackOff', s.message)
+        if name not in self.busy:
+            self.start_next(node, pods, now)
+
+    def next_step(self, ps, now):
+        if ps.deleting_at is not None:
+            return None
+        for s in ps.steps:
+            if s.init and s.state != 'done':
+                return s if self.runnable(s, now) else None
+        for s in ps.steps:
+            if not s.init and self.runnable(s, now):
+                return s
+        return None
+
+    @staticmethod
+    def runnable(s, now):
+        return s.state == 'pending' or (s.state == 'backoff' and now >= s.retry_at)
+
+    def start_next(self, node, pods, now):
+        for ps in pods:
+            s = self.next_step(ps, now)
+            while s is not None:
+                if self.start_pull(node, ps, s, now):
+                    return
+                s = self.next_step(ps, now)
+
+    def start_pull(self, node, ps, s, now):
+        """Returns True when the node's puller is now busy."""
+        ps.dirty = True
+        ref = images.parse(s.image)
+        if ref is None:
+            s.state, s.reason, s.message = 'invalid', 'InvalidImageName', images.invalid_message(s.image)
+            self.event(ps, s, 'Warning', 'InspectFailed', s.message)
+            self.event(ps, s, 'Warning', 'Failed', 'Error: InvalidImageName')
+            return False
+        disk = self.node_disk(node)
+        present = bool(set(ref.names()) & disk) if ref.tag else ref.image_id() in disk
+        if present and s.policy != 'Always':
+            self.event(ps, s, 'Normal', 'Pulled',
+                       'Container image "%s" already present on machine' % s.image)
+            self.container_started(ps, s, ref)
+            return False
+        if s.policy == 'Never':
+            s.state, s.reason = 'backoff', 'ErrImageNeverPull'
+            s.message = 'Container image "%s" is not present with pull policy of Never' % s.image
+            s.retry_at = float('inf')
+            self.event(ps, s, 'Warning', 'ErrImageNeverPull', s.message)
+            return False
+        rule = self.sim.image_rules.lookup(ref)
+        kind = rule.get('behaviour', 'ok')
+        if kind == 'ok':
+            size = rule.get('size') or images.size_of(ref)
+            dur = (0.02 if present else size / BANDWIDTH) * self.scale
+        elif kind == 'slow':
+            dur = float(rule.get('seconds', 30))
+        else:
+            dur = FAIL_AFTER * self.scale
+        s.state = 'pulling'
+        s.attempts += 1
+        s.started = now
+        self.event(ps, s, 'Normal', 'Pulling', 'Pulling image "%s"' % s.image)
+        self.busy[node.meta['name']] = (ps, s, now + dur, (kind, ref, rule))
+        return True
+
+    def finish_pull(self, node, ps, s, end, outcome):
+        kind, ref, rule = outcome
+        if ps.uid not in self.pods:
+            if kind in ('ok', 'slow'):
+                self.image_pulled(node, ref, rule)
+            return
+        ps.dirty = True
+        if kind in ('ok', 'slow'):
+            self.image_pulled(node, ref, rule)
+            took = max(end - s.started, 0.0)
+            self.event(ps, s, 'Normal', 'Pulled',
+                       'Successfully pulled image "%s" in %.3fs (%.3fs including waiting). '
+                       'Image size: %d bytes.' % (s.image, took, took,
+                                                  rule.get('size') or images.size_of(ref)))
+            self.container_started(ps, s, ref)
+            return
+        msg = {'not-found': images.not_found_message, 'unauthorized': images.unauthorized_message,
+               'registry-unavailable': images.unavailable_message}.get(kind, images.not_found_message)(ref)
+        s.state, s.reason, s.message = 'failed', 'ErrImagePull', msg
+        backoff = min(BACKOFF_START * (2 ** (s.attempts - 1)), BACKOFF_MAX) * self.scale
+        s.retry_at = end + backoff
+        s.shown_at = end + min(BACKOFF_SHOW * self.scale, backoff / 2)
+        self.event(ps, s, 'Warning', 'Failed', 'Failed to pull image "%s": %s' % (s.image, msg))
+        self.event(ps, s, 'Warning', 'Failed', 'Error: ErrImagePull')
+
+    def image_pulled(self, node, ref, rule):
+        self.node_disk(node).update(ref.names())
+        self.dirty_nodes.setdefault(node.meta['name'], []).append(
+            (ref, rule.get('size') or images.size_of(ref)))
+
+    def container_started(self, ps, s, ref):
+        s.image_id = ref.image_id()
+        s.state, s.reason, s.message = 'done', None, None
+        s.finished = rfc3339()
+        self.event(ps, s, 'Normal', 'Created', 'Created container %s' % s.name)
+        self.event(ps, s, 'Normal', 'Started', 'Started container %s' % s.name)
+
+    def terminate(self, ps, now):
+        if ps.deleting_at is None:
+            ps.deleting_at = now + TERMINATE_AFTER * self.scale
+            for s in ps.steps:
+                if s.state == 'done' and not s.init:
+                    self.event(ps, s, 'Normal', 'Killing', 'Stopping container %s' % s.name)
+        elif now >= ps.deleting_at:
+            self.store.remove('pods', ps.ns, ps.name)
+            self.forget(ps)
+
+    # ---- writing status -------------------------------------------------------------
+    def flush(self, now):
+        for name, pulled in self.dirty_nodes.items():
+            node = self.store.get('nodes', '', name)
+            if node is None:
+                continue
+            obj = node.copy()
+            for ref, size in pulled:
+                nodemod.add_image(obj, ref, size)
+            self.store.replace('nodes', obj)
+        self.dirty_nodes.clear()
+        for ps in list(self.pods.values()):
+            if not ps.dirty or ps.deleting_at is not None:
+                continue
+            ps.dirty = False
+            entry = self.store.get('pods', ps.ns, ps.name)
+            if entry is None or entry.meta['uid'] != ps.uid:
+                continue
+            node = self.store.get('nodes', '', ps.node)
+            obj = entry.copy()
+            obj['status'] = render_status(ps, obj, node.obj if node else None)
+            self.store.replace('pods', obj)
+
+    def event(self, ps, s, etype, reason, message):
+        self.sim.event({'kind': 'Pod', 'apiVersion': 'v1',
+                        'metadata': {'namespace': ps.ns, 'name': ps.name, 'uid': ps.uid}},
+                       etype, reason, message, 'kubelet', ps.node, s.field_path)
+
+
+def _container_status(ps, s, now):
+    st = {'name': s.name, 'image': s.image, 'imageID': s.image_id, 'ready': False,
+          'restartCount': 0, 'started': False}
+    if s.state == 'done':
+        if s.init:
+            st['state'] = {'terminated': {'exitCode': 0, 'reason': 'Completed',
+                                          'startedAt': s.finished, 'finishedAt': s.finished}}
+            st['ready'] = True
+            del st['started']
+        else:
+            st['state'] = {'running': {'startedAt': s.finished}}
+            st['ready'] = st['started'] = True
+        return st
+    if s.reason:
+        st['state'] = {'waiting': {'reason': s.reason, 'message': s.message}}
+    else:
+        reason = 'ContainerCreating' if ps.inits_done() else 'PodInitializing'
+        st['state'] = {'waiting': {'reason': reason}}
+    if s.init:
+        del st['started']
+    return st
+
+
+def _cond(ctype, ok, now, reason=None, message=None):
+    c = {'type': ctype, 'status': 'True' if ok else 'False', 'lastProbeTime': None,
+         'lastTransitionTime': now}
+    if not ok and reason:
+        c['reason'], c['message'] = reason, message
+    return c
+
+
+def render_status(ps, pod, node):
+    now = rfc3339()
+    old = pod.get('status') or {}
+    inits = [_container_status(ps, s, now) for s in ps.steps if s.init]
+    ctrs = [_container_status(ps, s, now) for s in ps.steps if not s.init]
+    init_done = ps.inits_done()
+    not_ready = [c['name'] for c in ctrs if not c['ready']]
+    unready_init = [c['name'] for c in inits if not c['ready']]
+    waiting = any('waiting' in c['state'] for c in ctrs)
+    conds = [_cond('PodReadyToStartContainers', True, now),
+             _cond('Initialized', init_done, now, 'ContainersNotInitialized',
+                   'containers with incomplete status: [%s]' % ' '.join(unready_init)),
+             _cond('Ready', not not_ready, now, 'ContainersNotReady',
+                   'containers with unready status: [%s]' % ' '.join(not_ready)),
+             _cond('ContainersReady', not not_ready, now, 'ContainersNotReady',
+                   'containers with unready status: [%s]' % ' '.join(not_ready)),
+             _cond('PodScheduled', True, now)]
+    oldc = {c['type']: c for c in old.get('conditions') or []}
+    for c in conds:
+        prev = oldc.get(c['type'])
+        if prev and prev.get('status') == c['status']:
+            c['lastTransitionTime'] = prev.get('lastTransitionTime', now)
+    host_ip = ''
+    for a in (node or {}).get('status', {}).get('addresses') or []:
+        if a['type'] == 'InternalIP':
+            host_ip = a['address']
+    h = sum(ps.uid.encode()) % 250 + 2
+    pod_ip = '10.244.%d.%d' % (int(host_ip.split('.')[-1] or 0) % 256 if host_ip else 0, h)
+    status = {'phase': 'Running' if init_done and not waiting and ctrs else 'Pending',
+              'conditions': conds, 'hostIP': host_ip, 'hostIPs': [{'ip': host_ip}],
+              'podIP': pod_ip, 'podIPs': [{'ip': pod_ip}], 'startTime': ps.start}
+    if inits:
+        status['initContainerStatuses'] = inits
+    status['containerStatuses'] = ctrs
+    status['qosClass'] = old.get('qosClass', 'BestEffort')
+    return status

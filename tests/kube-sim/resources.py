@@ -1,0 +1,83 @@
+"""The resource table and the discovery documents built from it."""
+
+VERSION = {'major': '1', 'minor': '30', 'gitVersion': 'v1.30.2-kube-sim',
+           'gitCommit': '0000000000000000000000000000000000000000', 'gitTreeState': 'clean',
+           'buildDate': '2024-06-11T20:20:00Z', 'goVersion': 'go1.22.4', 'compiler': 'gc',
+           'platform': 'linux/amd64'}
+
+COMMON_FIELDS = ('metadata.name', 'metadata.namespace')
+
+
+class ResourceInfo:
+    def __init__(self, plural, kind, group, namespaced, short, fields, status=True):
+        self.plural = plural
+        self.kind = kind
+        self.group = group
+        self.version = 'v1'
+        self.namespaced = namespaced
+        self.short = short
+        self.fields = COMMON_FIELDS + fields
+        self.has_status = status
+        self.singular = kind.lower()
+        self.api_version = (group + '/v1') if group else 'v1'
+        self.qualified = plural + ('.' + group if group else '')
+
+    def verbs(self):
+        return ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
+
+
+RESOURCES = {
+    'nodes': ResourceInfo('nodes', 'Node', '', False, ['no'], ('spec.unschedulable',)),
+    'namespaces': ResourceInfo('namespaces', 'Namespace', '', False, ['ns'], ('status.phase',)),
+    'pods': ResourceInfo('pods', 'Pod', '', True, ['po'],
+                         ('spec.nodeName', 'status.phase', 'spec.restartPolicy',
+                          'spec.schedulerName', 'spec.serviceAccountName', 'status.podIP',
+                          'status.nominatedNodeName', 'spec.hostNetwork')),
+    'events': ResourceInfo('events', 'Event', '', True, ['ev'],
+                           ('involvedObject.kind', 'involvedObject.namespace',
+                            'involvedObject.name', 'involvedObject.uid',
+                            'involvedObject.apiVersion', 'involvedObject.resourceVersion',
+                            'involvedObject.fieldPath', 'reason', 'reportingComponent',
+                            'source', 'type'), status=False),
+    'daemonsets': ResourceInfo('daemonsets', 'DaemonSet', 'apps', True, ['ds'], ()),
+}
+
+
+def _resource_list(group_version, infos):
+    res = []
+    for r in infos:
+        entry = {'name': r.plural, 'singularName': r.singular, 'namespaced': r.namespaced,
+                 'kind': r.kind, 'verbs': r.verbs(), 'shortNames': r.short}
+        if r.plural == 'daemonsets':
+            entry['categories'] = ['all']
+        res.append(entry)
+        if r.has_status:
+            res.append({'name': r.plural + '/status', 'singularName': '', 'namespaced': r.namespaced,
+                        'kind': r.kind, 'verbs': ['get', 'patch', 'update']})
+    return {'kind': 'APIResourceList', 'apiVersion': 'v1', 'groupVersion': group_version,
+            'resources': res}
+
+
+def discovery(path):
+    """Returns the discovery document for path, or None."""
+    if path == '/version':
+        return VERSION
+    if path == '/api':
+        return {'kind': 'APIVersions', 'versions': ['v1'],
+                'serverAddressByClientCIDRs': [{'clientCIDR': '0.0.0.0/0',
+                                                'serverAddress': '127.0.0.1:6443'}]}
+    if path == '/apis':
+        gv = {'groupVersion': 'apps/v1', 'version': 'v1'}
+        return {'kind': 'APIGroupList', 'apiVersion': 'v1',
+                'groups': [{'name': 'apps', 'versions': [gv], 'preferredVersion': gv}]}
+    if path == '/apis/apps':
+        gv = {'groupVersion': 'apps/v1', 'version': 'v1'}
+        return {'kind': 'APIGroup', 'apiVersion': 'v1', 'name': 'apps', 'versions': [gv],
+                'preferredVersion': gv}
+    if path == '/api/v1':
+        return _resource_list('v1', [r for r in RESOURCES.values() if not r.group])
+    if path == '/apis/apps/v1':
+        return _resource_list('apps/v1', [RESOURCES['daemonsets']])
+    if path == '/openapi/v3':
+        return {'paths': {}}
+    return None
