@@ -133,12 +133,13 @@ void json_items_set_max(struct json_items *s, size_t max_value) {
 }
 
 static int buf_push(struct json_items *s, char c) {
+        /* max counts the value itself; one more byte for the space buf_parse() adds. */
+        if (s->len > s->max)
+                return -E2BIG;
         if (s->len + 2 > s->cap) {
                 size_t cap = MAX((size_t) 4096, s->cap * 2);
                 char *p;
 
-                if (s->len + 2 > s->max + 2)
-                        return -E2BIG;
                 p = realloc(s->buf, cap);
                 if (!p)
                         return -ENOMEM;

@@ -474,8 +474,10 @@ static int error_from_text(const char *body, size_t len, struct kube_error *e) {
         if (!e->message)
                 return -ENOMEM;
         for (char *p = e->message; *p; p++)
-                if ((unsigned char) *p < 0x20)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         *p = ' ';
+        for (size_t l = strlen(e->message); l > 0 && e->message[l - 1] == ' '; l--)
+                e->message[l - 1] = 0;
         return 0;
 }
 
