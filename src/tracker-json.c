@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* struct tracker -> JSON (schema in docs/tracker.md), and the atomic save. */
-#include "config.h"
 
 #include <json-c/json.h>
 
@@ -229,9 +228,96 @@ static int tracker_to_json(const struct tracker *t, json_object *o) {
         return 0;
 }
 
+/* The layout: the top object and "run", "cluster" are indented one key per line; every
+ * array element (a seeder, a result, ...) is one compact line. Readable, diff-friendly
+ * per node, and about half the size of json-c's fully pretty output. */
+static int print_value(FILE *f, json_object *v, unsigned depth);
+
+static void indent(FILE *f, unsigned depth) {
+        for (unsigned i = 0; i < depth; i++)
+                fputs("  ", f);
+}
+
+static int print_compact(FILE *f, json_object *v) {
+        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                return -ENOMEM;
+        fputs(s, f);
+        return 0;
+}
+
+static int print_array(FILE *f, json_object *a, unsigned depth) {
+        size_t n = json_object_array_length(a);
+
+        if (n == 0) {
+                fputs("[]", f);
+                return 0;
+        }
+        fputs("[\n", f);
+        for (size_t i = 0; i < n; i++) {
+                indent(f, depth + 1);
+                TRY(print_compact(f, json_object_array_get_idx(a, i)));
+                fputs(i + 1 < n ? ",\n" : "\n", f);
+        }
+        indent(f, depth);
+        fputc(']', f);
+        return 0;
+}
+
+/* Keys are the schema's own identifiers: plain ASCII, nothing to escape. */
+static int print_object(FILE *f, json_object *o, unsigned depth) {
+        size_t n = (size_t) json_object_object_length(o), i = 0;
+
+        if (n == 0) {
+                fputs("{}", f);
+                return 0;
+        }
+        fputs("{\n", f);
+        json_object_object_foreach(o, key, val) {
+                indent(f, depth + 1);
+                fprintf(f, "\"%s\": ", key);
+                TRY(print_value(f, val, depth + 1));
+                fputs(++i < n ? ",\n" : "\n", f);
+        }
+        indent(f, depth);
+        fputc('}', f);
+        return 0;
+}
+
+static int print_value(FILE *f, json_object *v, unsigned depth) {
+        if (json_object_is_type(v, json_type_array))
+                return print_array(f, v, depth);
+        if (json_object_is_type(v, json_type_object) && depth < 2)
+                return print_object(f, v, depth);
+        if (!v) {
+                fputs("null", f);
+                return 0;
+        }
+        return print_compact(f, v);
+}
+
+static int print_document(json_object *o, bool pretty, char **ret) {
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        r = pretty ? print_value(f, o, 0) : print_compact(f, o);
+        fputc('\n', f);
+        bool failed = ferror(f) != 0;
+        if (fclose(f) != 0 || failed)
+                r = r < 0 ? r : -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 int tracker_to_json_string(const struct tracker *t, bool pretty, char **ret, char **ret_cause) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        size_t len;
         int r;
 
         if (!o)
@@ -241,18 +327,7 @@ int tracker_to_json_string(const struct tracker *t, bool pretty, char **ret, cha
                 return tracker_cause(ret_cause, r, "a tracker field is out of range (bad enum or time)");
         if (r < 0)
                 return r;
-        int flags = JSON_C_TO_STRING_NOSLASHESCAPE | (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN);
-        const char *s = json_object_to_json_string_length(o, flags, &len);
-        if (!s)
-                return -ENOMEM;
-        char *copy = malloc(len + 2);
-        if (!copy)
-                return -ENOMEM;
-        memcpy(copy, s, len);
-        copy[len] = '\n';
-        copy[len + 1] = '\0';
-        *ret = copy;
-        return 0;
+        return print_document(o, pretty, ret);
 }
 
 int tracker_save(const char *path, const struct tracker *t, char **ret_cause) {

@@ -2,7 +2,6 @@
 /* JSON -> struct tracker with strict validation of every field, so that later code can
  * trust what it reads; tracker_load() and tracker_set_aside(). Messages name the file and
  * the field, e.g. "seeder_tracker.json: 'seeders[3].node' must be a string". */
-#include "config.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The current run: images, plan, DaemonSets, and the node x image results with a hash
  * index so that 5,000 nodes x 10 images stay cheap to update. */
-#include "config.h"
 
 #include <stdint.h>
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The tracker's data model: enums, times, run ids and the add/find/remove helpers. */
-#include "config.h"
 
 #include <stdint.h>
 #include <time.h>

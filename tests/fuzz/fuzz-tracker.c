@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the tracker parser: any input must be accepted or refused with a
  * cause, never crash; what is accepted must serialise and parse back to the same JSON. */
-#include "config.h"
 
 #include <stdint.h>
 

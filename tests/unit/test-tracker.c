@@ -2,7 +2,6 @@
 /* Unit tests for the tracker: model helpers, round trip of every field, atomic save,
  * strict load errors (fixtures in tests/data/tracker and inline documents), set-aside,
  * cluster identity, and the lock across processes. */
-#include "config.h"
 
 #include <dirent.h>
 #include <fcntl.h>
