@@ -278,7 +278,8 @@ int kc_exec_parse_credential(struct kube_exec *e, const char *json, size_t len, 
         if (!o || jerr != json_tokener_success || !json_object_is_type(o, json_type_object))
                 return kc_fail(ret_cause, -EINVAL, "%s: exec plugin output is not a JSON object%s%s",
                                e->what, jerr != json_tokener_success ? ": " : "",
-                               jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "");
+                               jerr == json_tokener_continue ? "unexpected end of input"
+                               : jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "");
         r = credential_check(e, o, ret_cause);
         if (json_object_object_get_ex(o, "status", &status) && json_object_is_type(status, json_type_object)) {
                 json_wipe(status, "token");

@@ -215,7 +215,7 @@ int kc_get_strv(const struct kc_where *w, yaml_node_t *map, const char *key, cha
 
 /* Checks that list is a sequence of mappings with a string `name`. */
 static int check_list(struct kc_file *f, const char *list, char **ret_cause) {
-        struct kc_where w = { .file = f, .what = list };
+        struct kc_where w = { .file = f, .what = "top level" };
         yaml_node_t *seq;
         int r;
 
@@ -510,6 +510,9 @@ char *kc_path_resolve(const char *dir, const char *path) {
 
         if (path[0] == '/' || !dir)
                 return strdup(path);
+        while (path[0] == '.' && path[1] == '/')
+                for (path += 2; *path == '/'; path++)
+                        ;
         if (asprintf(&s, "%s/%s", dir, path) < 0)
                 return NULL;
         return s;

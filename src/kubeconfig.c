@@ -230,9 +230,12 @@ static int user_apply(struct kube_target *t, const struct kc_where *w, yaml_node
 }
 
 static int token_file_fail(const struct kube_target *t, int r, const char *problem, char **ret_cause) {
-        return kc_fail(ret_cause, r, "%s%s: cannot read %s '%s': %s", t->in_cluster ? "" : "kubeconfig ",
-                       strempty(t->source), t->in_cluster ? "service account token" : "tokenFile",
-                       t->token_file, problem ? problem : strerror(-r));
+        if (t->in_cluster)
+                return kc_fail(ret_cause, r, "in-cluster: cannot read service account token '%s': %s", t->token_file,
+                               problem ? problem : strerror(-r));
+        return kc_fail(ret_cause, r, "kubeconfig %s: context '%s': cannot read tokenFile '%s': %s",
+                       strempty(t->source), strempty(t->context_name), t->token_file,
+                       problem ? problem : strerror(-r));
 }
 
 /* Re-reads the token file when it changed (mtime, inode or size) or refresh is set. */
