@@ -271,11 +271,13 @@ class Kubelet:
         for ps in list(self.pods.values()):
             if not ps.dirty or ps.deleting_at is not None:
                 continue
+            node = self.store.get('nodes', '', ps.node)
+            if node is None or not nodemod.is_ready(node.obj):
+                continue    # a kubelet that is down reports nothing
             ps.dirty = False
             entry = self.store.get('pods', ps.ns, ps.name)
             if entry is None or entry.meta['uid'] != ps.uid:
                 continue
-            node = self.store.get('nodes', '', ps.node)
             obj = entry.copy()
             obj['status'] = render_status(ps, obj, node.obj if node else None)
             self.store.replace('pods', obj)

@@ -169,7 +169,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(code, out if isinstance(out, bytes) else dumps(out), ctype=ctype)
             return
         target = route(url.path)
-        verb = verb_for(self.command, target[2] if target else '', self.query)
+        verb = verb_for(self.command, target[2] if target else 'x', self.query)
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
         user = None
         try:

@@ -1,0 +1,101 @@
+import unittest
+
+import simtest
+import api
+import controllers
+import nodes
+from resources import RESOURCES
+
+
+def create_ds(c, ds):
+    req = api.Request(RESOURCES['daemonsets'], 'default', '', '', {}, simtest.json.dumps(ds).encode())
+    code, _, _ = api.do_create(c, req)
+    assert code == 201
+
+
+def pods_by_node(c):
+    return sorted(p.obj['spec']['nodeName'] for p in c.store.values('pods')
+                  if not p.meta.get('deletionTimestamp'))
+
+
+class PredicateTest(unittest.TestCase):
+    def node(self, **kw):
+        n = nodes.make_node('n1', 1, 'zone-a', 'amd64', images_count=2)
+        n['metadata']['labels'].update(kw.get('labels', {}))
+        if kw.get('taints'):
+            n['spec']['taints'] = kw['taints']
+        return n
+
+    def test_node_selector_and_affinity(self):
+        self.assertEqual(controllers.node_should_run({'nodeSelector': {'seeder': 'true'}}, self.node()),
+                         (False, False))
+        n = self.node(labels={'seeder': 'true'})
+        self.assertEqual(controllers.node_should_run({'nodeSelector': {'seeder': 'true'}}, n), (True, True))
+        aff = {'affinity': {'nodeAffinity': {'requiredDuringSchedulingIgnoredDuringExecution': {
+            'nodeSelectorTerms': [{'matchFields': [{'key': 'metadata.name', 'operator': 'In',
+                                                    'values': ['n2']}]}]}}}}
+        self.assertEqual(controllers.node_should_run(aff, n), (False, False))
+
+    def test_taints(self):
+        cp = self.node(taints=[{'key': 'node-role.kubernetes.io/control-plane', 'effect': 'NoSchedule'}])
+        self.assertEqual(controllers.node_should_run({}, cp), (False, True))
+        tol = {'tolerations': [{'key': 'node-role.kubernetes.io/control-plane', 'operator': 'Exists',
+                                'effect': 'NoSchedule'}]}
+        self.assertEqual(controllers.node_should_run(tol, cp), (True, True))
+        cordoned = self.node()
+        nodes.set_unschedulable(cordoned, True)
+        self.assertEqual(controllers.node_should_run({}, cordoned), (True, True))
+        notready = self.node()
+        nodes.set_ready(notready, 'False', 'now')
+        # not-ready:NoSchedule is not among the added tolerations; NoExecute is
+        self.assertEqual(controllers.node_should_run({}, notready), (False, True))
+        evict = self.node(taints=[{'key': 'x', 'value': 'y', 'effect': 'NoExecute'}])
+        self.assertEqual(controllers.node_should_run({}, evict), (False, False))
+        eq = {'tolerations': [{'key': 'x', 'operator': 'Equal', 'value': 'y'}]}
+        self.assertEqual(controllers.node_should_run(eq, evict), (True, True))
+
+
+class ControllerTest(unittest.TestCase):
+    def setUp(self):
+        self.c = simtest.make_cluster(nodes=4, control_plane=1, no_events=True)
+
+    def test_one_pod_per_matching_node(self):
+        create_ds(self.c, simtest.daemonset())
+        self.c.controllers.reconcile()
+        self.assertEqual(pods_by_node(self.c), ['node-0001', 'node-0002', 'node-0003', 'node-0004'])
+        pod = self.c.store.values('pods')[0].obj
+        self.assertRegex(pod['metadata']['name'], r'^puller-[bcdfghjklmnpqrstvwxz2456789]{5}$')
+        ref = pod['metadata']['ownerReferences'][0]
+        self.assertEqual((ref['kind'], ref['controller'], ref['blockOwnerDeletion']), ('DaemonSet', True, True))
+        terms = pod['spec']['affinity']['nodeAffinity']['requiredDuringSchedulingIgnoredDuringExecution']
+        self.assertEqual(terms['nodeSelectorTerms'][0]['matchFields'][0]['values'], [pod['spec']['nodeName']])
+        keys = {t['key'] for t in pod['spec']['tolerations']}
+        self.assertIn('node.kubernetes.io/unschedulable', keys)
+        ds = self.c.store.get('daemonsets', 'default', 'puller').obj
+        self.assertEqual(ds['status']['desiredNumberScheduled'], 4)
+        self.assertEqual(ds['status']['currentNumberScheduled'], 4)
+        self.assertEqual(ds['status']['numberReady'], 0)
+
+    def test_pods_follow_node_labels(self):
+        self.c.change_node('node-0002', lambda n: n['metadata']['labels'].update(seeder='true'))
+        create_ds(self.c, simtest.daemonset(node_selector={'seeder': 'true'}))
+        self.c.controllers.reconcile()
+        self.assertEqual(pods_by_node(self.c), ['node-0002'])
+        self.c.change_node('node-0002', lambda n: n['metadata']['labels'].pop('seeder'))
+        self.c.change_node('node-0003', lambda n: n['metadata']['labels'].update(seeder='true'))
+        self.c.controllers.reconcile()
+        self.assertEqual(pods_by_node(self.c), ['node-0003'])
+
+    def test_deleted_node_and_gc(self):
+        create_ds(self.c, simtest.daemonset())
+        self.c.controllers.reconcile()
+        self.c.delete_node('node-0001')
+        self.c.controllers.reconcile()
+        self.assertEqual(pods_by_node(self.c), ['node-0002', 'node-0003', 'node-0004'])
+        self.c.store.remove('daemonsets', 'default', 'puller')
+        self.c.controllers.reconcile()
+        self.assertEqual(pods_by_node(self.c), [])
+
+
+if __name__ == '__main__':
+    unittest.main()
