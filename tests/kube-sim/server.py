@@ -148,6 +148,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get('Content-Length') or 0)
         if n > api.MAX_BODY:
             self.close_connection = True
+            # drain (within reason) so the client sees the 413, not a broken pipe
+            left = n if n <= 64 * 1024 * 1024 else 0
+            while left > 0:
+                got = self.rfile.read(min(left, 1 << 20))
+                if not got:
+                    break
+                left -= len(got)
             raise apierrors.too_large(api.MAX_BODY)
         return self.rfile.read(n) if n else b''
 
