@@ -326,8 +326,6 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_cause) {
         k = split_tag_digest(copy, &name, &tag, &digest, ret_cause);
         if (k < 0)
                 return k;
-        if (strlen(name) > IMAGES_NAME_MAX)
-                return cause(ret_cause, "repository name longer than %d characters", IMAGES_NAME_MAX);
         split_domain(name, &domain, &path);
         if (!domain_valid(domain))
                 return cause(ret_cause, "invalid registry host '%s'", domain);
@@ -340,6 +338,10 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_cause) {
         k = ref_fill(&r, domain, path, tag ? tag : digest ? NULL : "latest", digest);
         if (k < 0)
                 return k;
+        /* As distribution does, the limit applies to the normalised name. */
+        if (strlen(r.domain) + 1 + strlen(r.path) > IMAGES_NAME_MAX)
+                return cause(ret_cause, "repository name longer than %d characters once normalised",
+                             IMAGES_NAME_MAX);
         *ret = r;
         memset(&r, 0, sizeof(r));
         return 0;

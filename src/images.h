@@ -12,7 +12,7 @@
 /* The puller pod's init container is named this; image containers never are. */
 #define IMAGES_RESERVED_NAME "clyde-seed-init"
 
-/* Longest repository name (domain + path, as written), as in distribution. */
+/* Longest repository name (domain/path after normalisation), as in distribution. */
 #define IMAGES_NAME_MAX 255
 #define IMAGES_TAG_MAX 128
 

@@ -120,6 +120,13 @@ static void test_ref_parts_and_lengths(void) {
         name[256] = '\0';
         k = image_ref_parse(name, &r, NULL);
         is_int(k, -EINVAL, "name of 256 characters");
+        /* The limit counts the normalised name: 240 characters gain "docker.io/library/". */
+        memset(name, 'b', 240);
+        name[240] = '\0';
+        is_int(image_ref_parse(name, &r, NULL), -EINVAL, "short name too long once normalised");
+        name[237] = '\0';
+        is_int(image_ref_parse(name, &r, NULL), 0, "237 + 18 = 255 is fine");
+        image_ref_done(&r);
 
         memset(tag, 'x', sizeof(tag));
         memcpy(tag, "a:", 2);
@@ -296,7 +303,64 @@ static void test_matching(void) {
         is_int(image_id_digest("nginx:1.27", &d), -EINVAL, "no digest");
 }
 
+static int read_fixture(const char *name, char **ret, size_t *ret_len) {
+        char path[512], *buf = NULL;
+        size_t size = 0;
+        FILE *f, *out;
+        int c;
+
+        snprintf(path, sizeof(path), "%s/%s", IMAGES_DATA_DIR, name);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        out = open_memstream(&buf, &size);
+        while ((c = fgetc(f)) != EOF)
+                fputc(c, out);
+        fclose(f);
+        fclose(out);
+        *ret = buf;
+        *ret_len = size;
+        return 0;
+}
+
+static void test_fixtures(void) {
+        _cleanup_(image_list_freep) struct image_list *l = NULL;
+        _cleanup_(freep) char *valid = NULL, *crlf = NULL, *invalid = NULL;
+        size_t lv, lc, li, n_errors = 0;
+        char **errors = NULL;
+
+        if (!ok(read_fixture("valid.txt", &valid, &lv) == 0 && read_fixture("crlf.txt", &crlf, &lc) == 0 &&
+                        read_fixture("invalid.txt", &invalid, &li) == 0,
+                "fixtures readable from %s", IMAGES_DATA_DIR))
+                return;
+        is_int(images_parse(valid, lv, "valid.txt", &l, &errors), 0, "valid.txt parses");
+        is_int(l->n, 13, "valid.txt: 13 distinct images");
+        ok(l->warnings && l->warnings[0] && l->warnings[1] && !l->warnings[2], "valid.txt: 2 duplicates");
+        for (size_t i = 0; i < l->n; i++) {
+                _cleanup_(image_ref_done) struct image_ref again = {};
+                is_int(image_ref_parse(l->entries[i].ref.normalized, &again, NULL), 0, "normalised form reparses");
+                is_str(again.normalized, l->entries[i].ref.normalized, "normalisation is idempotent");
+                ok(image_name_matches(l->entries[i].ref.normalized, &l->entries[i].ref), "matches itself");
+        }
+        is_str(l->entries[0].ref.normalized, "docker.io/library/nginx:latest", "valid.txt first");
+        is_str(l->entries[12].ref.normalized, "a.b.c/d__e/f.g-h---i/j_k:Tag_With.Upper-Case", "valid.txt last");
+        l = image_list_free(l);
+        is_int(images_parse(crlf, lc, "crlf.txt", &l, NULL), 0, "crlf.txt parses");
+        is_int(l->n, 2, "crlf.txt: 2 images");
+        is_str(l->entries[1].ref.normalized, "docker.io/library/redis:7", "CR stripped");
+        l = image_list_free(l);
+        is_int(images_parse(invalid, li, "invalid.txt", &l, &errors), -EINVAL, "invalid.txt refused");
+        for (char **e = errors; e && *e; e++, n_errors++) {
+                char want[32];
+                snprintf(want, sizeof(want), "invalid.txt:%zu: ", n_errors + 3);
+                ok(startswith(*e, want), "error names line %zu: %s", n_errors + 3, *e);
+        }
+        is_int(n_errors, 12, "every invalid line reported");
+        strv_free(errors);
+}
+
 int main(void) {
+        test_fixtures();
         test_refs();
         test_ref_parts_and_lengths();
         test_file();
