@@ -143,7 +143,7 @@ int kc_exec_parse(const struct kc_where *w, yaml_node_t *exec, struct kube_exec 
         return 0;
 }
 
-static json_object *cluster_info(const struct kube_target *t) {
+static json_object *cluster_info(const struct kube_target *t, json_object *config) {
         _cleanup_(json_object_putp) json_object *c = json_object_new_object();
         _cleanup_(freep) char *ca = NULL;
 
@@ -159,12 +159,13 @@ static json_object *cluster_info(const struct kube_target *t) {
             (ca && json_object_object_add(c, "certificate-authority-data", json_object_new_string(ca)) < 0) ||
             (t->proxy_url && json_object_object_add(c, "proxy-url", json_object_new_string(t->proxy_url)) < 0) ||
             (t->disable_compression &&
-             json_object_object_add(c, "disable-compression", json_object_new_boolean(1)) < 0))
+             json_object_object_add(c, "disable-compression", json_object_new_boolean(1)) < 0) ||
+            (config && json_object_object_add(c, "config", json_object_get(config)) < 0))
                 return NULL;
         return TAKE_PTR(c);
 }
 
-int kc_exec_set_cluster(struct kube_exec *e, const struct kube_target *t) {
+int kc_exec_set_cluster(struct kube_exec *e, const struct kube_target *t, json_object *config) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *spec = NULL;
         const char *s;
 
@@ -175,7 +176,7 @@ int kc_exec_set_cluster(struct kube_exec *e, const struct kube_target *t) {
         if (json_object_object_add(spec, "interactive", json_object_new_boolean(0)) < 0)
                 return -ENOMEM;
         if (e->provide_cluster_info) {
-                json_object *c = cluster_info(t);
+                json_object *c = cluster_info(t, config);
 
                 if (!c || json_object_object_add(spec, "cluster", c) < 0)
                         return -ENOMEM;

@@ -69,6 +69,13 @@ int kc_get_map(const struct kc_where *w, yaml_node_t *map, const char *key, yaml
 /* A sequence or NULL when absent; -EINVAL for another type. */
 int kc_get_seq(const struct kc_where *w, yaml_node_t *map, const char *key, yaml_node_t **ret,
                char **ret_cause);
+/* Converts a YAML node to JSON the way kubectl's YAML-to-JSON step does (plain true/false,
+ * null and integers keep their type; everything else is a string). Bounded in depth and
+ * size so that aliases cannot blow up. Returns 0 (NULL *ret for a null node), -E2BIG,
+ * -ENOMEM. */
+struct json_object;
+int kc_node_to_json(const struct kc_file *f, const yaml_node_t *n, struct json_object **ret);
+
 /* Number of the line (1-based) a node starts on. */
 size_t kc_line(const yaml_node_t *n);
 /* Items of a sequence node (NULL seq = empty). */
@@ -128,8 +135,10 @@ struct kube_exec {
 /* Reads the `exec` mapping of a user. Returns 0 and a new struct in *ret, or -EINVAL. */
 int kc_exec_parse(const struct kc_where *w, yaml_node_t *exec, struct kube_exec **ret,
                   char **ret_cause);
-/* Builds KUBERNETES_EXEC_INFO, with the cluster when provideClusterInfo is set. */
-int kc_exec_set_cluster(struct kube_exec *e, const struct kube_target *t);
+/* Builds KUBERNETES_EXEC_INFO, with the cluster when provideClusterInfo is set; config
+ * (may be NULL, reference taken) is the cluster's client.authentication.k8s.io/exec
+ * extension, passed on as spec.cluster.config. */
+int kc_exec_set_cluster(struct kube_exec *e, const struct kube_target *t, struct json_object *config);
 /* Makes sure e holds a credential valid at now_usec (CLOCK_REALTIME), running the plugin
  * when there is none, it expired, or refresh is set. */
 int kc_exec_refresh(struct kube_exec *e, bool refresh, int64_t now_usec, char **ret_cause);

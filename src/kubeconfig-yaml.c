@@ -4,6 +4,7 @@
  * are YAML or JSON (a subset of YAML); only the structure kubectl reads is walked, so
  * aliases cannot make the walk blow up. */
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -211,6 +212,96 @@ int kc_get_strv(const struct kc_where *w, yaml_node_t *map, const char *key, cha
         }
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+#define JSON_DEPTH_MAX 32
+#define JSON_NODES_MAX 10000
+
+static json_object *scalar_to_json(const yaml_node_t *n) {
+        const char *s = (const char *) n->data.scalar.value;
+        char *end = NULL;
+        long long v;
+
+        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+                if (scalar_is(n, "true") || scalar_is(n, "false"))
+                        return json_object_new_boolean(scalar_is(n, "true"));
+                errno = 0;
+                v = strtoll(s, &end, 10);
+                if (*s && end && !*end && errno == 0 && s[strspn(s, "+-0123456789")] == '\0')
+                        return json_object_new_int64(v);
+        }
+        return json_object_new_string_len(s, (int) MIN(n->data.scalar.length, (size_t) INT_MAX));
+}
+
+static int to_json(const struct kc_file *f, const yaml_node_t *n, unsigned depth, unsigned *budget,
+                   json_object **ret);
+
+static int container_to_json(const struct kc_file *f, const yaml_node_t *n, unsigned depth, unsigned *budget,
+                             json_object *o) {
+        json_object *v;
+        int r;
+
+        if (n->type == YAML_SEQUENCE_NODE) {
+                for (size_t i = 0; i < kc_seq_len(n); i++) {
+                        r = to_json(f, kc_seq_at(f, n, i), depth + 1, budget, &v);
+                        if (r < 0)
+                                return r;
+                        if (json_object_array_add(o, v) < 0) {
+                                json_object_put(v);
+                                return -ENOMEM;
+                        }
+                }
+                return 0;
+        }
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                const yaml_node_t *k = node_at(&f->doc, p->key);
+
+                if (!k || k->type != YAML_SCALAR_NODE)
+                        continue; /* JSON keys are strings */
+                r = to_json(f, node_at(&f->doc, p->value), depth + 1, budget, &v);
+                if (r < 0)
+                        return r;
+                if (json_object_object_add(o, (const char *) k->data.scalar.value, v) < 0) {
+                        json_object_put(v);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int to_json(const struct kc_file *f, const yaml_node_t *n, unsigned depth, unsigned *budget,
+                   json_object **ret) {
+        json_object *o;
+        int r;
+
+        if (depth > JSON_DEPTH_MAX || *budget == 0)
+                return -E2BIG;
+        (*budget)--;
+        if (node_is_null(n)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (n->type == YAML_SCALAR_NODE)
+                o = scalar_to_json(n);
+        else
+                o = n->type == YAML_SEQUENCE_NODE ? json_object_new_array() : json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        if (n->type != YAML_SCALAR_NODE) {
+                r = container_to_json(f, n, depth, budget, o);
+                if (r < 0) {
+                        json_object_put(o);
+                        return r;
+                }
+        }
+        *ret = o;
+        return 0;
+}
+
+int kc_node_to_json(const struct kc_file *f, const yaml_node_t *n, json_object **ret) {
+        unsigned budget = JSON_NODES_MAX;
+
+        return to_json(f, n, 0, &budget, ret);
 }
 
 /* Checks that list is a sequence of mappings with a string `name`. */

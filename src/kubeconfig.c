@@ -4,6 +4,7 @@
  * HTTP client. The YAML walker lives in kubeconfig-yaml.c, exec plugins in
  * kubeconfig-exec.c. */
 #include <ctype.h>
+#include <json-c/json.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -347,6 +348,8 @@ static char *sources(struct kc_file *const *files, size_t n) {
 struct refs {
         const char *context, *cluster, *user, *namespace;
         struct kc_file *context_file;
+        struct kc_file *cluster_file;
+        yaml_node_t *cluster_node;
 };
 
 static int context_find(struct kc_file *const *files, size_t n, const char *context, struct refs *ret,
@@ -383,7 +386,7 @@ static int context_find(struct kc_file *const *files, size_t n, const char *cont
         return 0;
 }
 
-static int entry_apply(struct kube_target *t, struct kc_file *const *files, size_t n, const struct refs *refs,
+static int entry_apply(struct kube_target *t, struct kc_file *const *files, size_t n, struct refs *refs,
                        bool cluster, bool read_files, char **ret_cause) {
         _cleanup_(freep) char *what = NULL;
         const char *name = cluster ? refs->cluster : refs->user;
@@ -400,9 +403,47 @@ static int entry_apply(struct kube_target *t, struct kc_file *const *files, size
         if (r == 0)
                 return kc_fail(ret_cause, -ENOENT, "kubeconfig %s: context '%s': %s not found",
                                refs->context_file->path, refs->context, what);
+        if (cluster) {
+                refs->cluster_file = f;
+                refs->cluster_node = node;
+        }
         struct kc_where w = { .file = f, .what = what };
         return cluster ? cluster_apply(t, &w, node, read_files, ret_cause)
                        : user_apply(t, &w, node, read_files, ret_cause);
+}
+
+/* KUBERNETES_EXEC_INFO, with the cluster's client.authentication.k8s.io/exec extension. */
+static int exec_info(struct kube_target *t, const struct refs *refs, char **ret_cause) {
+        _cleanup_(freep) char *what = NULL;
+        json_object *config = NULL;
+        yaml_node_t *exts, *ext = NULL;
+        struct kc_where w;
+        int r;
+
+        if (asprintf(&what, "cluster '%s'", refs->cluster) < 0)
+                return -ENOMEM;
+        w = (struct kc_where) { .file = refs->cluster_file, .what = what };
+        r = kc_get_seq(&w, refs->cluster_node, "extensions", &exts, ret_cause);
+        for (size_t i = 0; r >= 0 && i < kc_seq_len(exts) && !ext; i++) {
+                yaml_node_t *item = kc_seq_at(w.file, exts, i);
+                const char *name;
+
+                if (!item || item->type != YAML_MAPPING_NODE || kc_get_str(&w, item, "name", &name, NULL) < 0 ||
+                    !streq_ptr(name, "client.authentication.k8s.io/exec"))
+                        continue;
+                r = kc_get_map(&w, item, "extension", &ext, ret_cause);
+        }
+        if (r >= 0 && ext) {
+                r = kc_node_to_json(w.file, ext, &config);
+                if (r == -E2BIG)
+                        return kc_fail(ret_cause, r, "kubeconfig %s:%zu: %s: exec extension is too large or too deep",
+                                       w.file->path, kc_line(ext), what);
+        }
+        if (r >= 0)
+                r = kc_exec_set_cluster(t->exec, t, config);
+        if (config)
+                json_object_put(config);
+        return r;
 }
 
 int kc_resolve(struct kc_file *const *files, size_t n, const char *context, bool read_files,
@@ -425,8 +466,11 @@ int kc_resolve(struct kc_file *const *files, size_t n, const char *context, bool
         if (dup_opt(&t->namespace, refs.namespace) < 0 || dup_opt(&t->context_name, refs.context) < 0 ||
             dup_opt(&t->source, refs.context_file->path) < 0)
                 return -ENOMEM;
-        if (t->exec && kc_exec_set_cluster(t->exec, t) < 0)
-                return -ENOMEM;
+        if (t->exec) {
+                r = exec_info(t, &refs, ret_cause);
+                if (r < 0)
+                        return r;
+        }
         if (t->token_file && read_files) {
                 /* an unreadable token file is a configuration error: report it now */
                 r = token_file_refresh(t, true, ret_cause);

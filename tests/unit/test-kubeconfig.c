@@ -536,6 +536,9 @@ static void test_exec_info(bool with_cluster, const char *api) {
                 is_str(info_str(o, "spec.cluster.server"), "https://exec.example:6443", "exec info: server");
                 is_str(info_str(o, "spec.cluster.tls-server-name"), "api.internal", "exec info: tls-server-name");
                 is_str(info_str(o, "spec.cluster.certificate-authority-data"), ca64, "exec info: CA data");
+                ok(strstr(strempty(info), "\"config\":{\"audience\":\"sts.example\",\"audiences\":[\"sts.example\","
+                                          "\"second\"],\"retries\":3,\"verbose\":false,\"quoted\":\"true\"}"),
+                   "exec info: the exec extension as spec.cluster.config");
         } else
                 ok(!info_str(o, "spec.cluster"), "exec info: no cluster without provideClusterInfo");
         if (o)
