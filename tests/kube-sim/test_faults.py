@@ -1,0 +1,116 @@
+import http.client
+import json
+import ssl
+import time
+import unittest
+
+import simtest
+import faults
+
+
+class FaultRulesTest(unittest.TestCase):
+    def test_count_skip_rate(self):
+        f = faults.Faults(seed=3)
+        f.add({'verb': 'list', 'resource': 'nodes', 'code': 500, 'count': 2, 'skip': 1})
+        fired = [bool(f.match('list', 'nodes')) for _ in range(5)]
+        self.assertEqual(fired, [False, True, True, False, False])
+        self.assertEqual(f.match('get', 'nodes'), [])
+        f.clear()
+        f.add({'verb': '*', 'resource': 'pods', 'code': 503, 'rate': 0.5})
+        n = sum(bool(f.match('get', 'pods')) for _ in range(400))
+        self.assertTrue(120 < n < 280, n)
+        with self.assertRaises(faults.RuleError):
+            f.add({'action': 'explode'})
+
+    def test_image_rules(self):
+        import images
+        r = faults.ImageRules()
+        self.assertEqual(r.lookup(images.parse('x/does-not-exist:1'))['behaviour'], 'not-found')
+        self.assertEqual(r.lookup(images.parse('nginx'))['behaviour'], 'ok')
+        r.set({'image': 'docker.io/library/nginx:*', 'behaviour': 'unauthorized'})
+        self.assertEqual(r.lookup(images.parse('nginx'))['behaviour'], 'unauthorized')
+        with self.assertRaises(faults.RuleError):
+            r.set({'image': 'x', 'behaviour': 'maybe'})
+
+
+class LiveFaultTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = simtest.LiveSim('--nodes', '6', '--time-scale', '0.02')
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.sim.stop() == 0
+
+    def tearDown(self):
+        self.sim.admin('DELETE', 'faults')
+
+    def test_429_plain_text(self):
+        self.sim.admin('POST', 'faults', {'verb': 'list', 'resource': 'nodes', 'code': 429,
+                                          'retryAfter': 2, 'count': 1})
+        code, hdrs, body = self.sim.call('GET', '/api/v1/nodes')
+        self.assertEqual(code, 429)
+        self.assertEqual(hdrs['retry-after'], '2')
+        self.assertTrue(hdrs['content-type'].startswith('text/plain'))
+        self.assertEqual(body, b'Too many requests, please try again later.\n')
+        self.assertEqual(self.sim.call('GET', '/api/v1/nodes')[0], 200)
+
+    def test_status_codes_and_latency(self):
+        self.sim.admin('POST', 'faults', [{'verb': 'get', 'resource': 'nodes', 'code': 503, 'count': 1},
+                                          {'verb': 'get', 'resource': 'nodes', 'action': 'latency',
+                                           'seconds': 0.3, 'count': 1, 'skip': 1}])
+        code, body = self.sim.json('GET', '/api/v1/nodes/node-0001')
+        self.assertEqual((code, body['reason']), (503, 'ServiceUnavailable'))
+        t = time.monotonic()
+        self.assertEqual(self.sim.json('GET', '/api/v1/nodes/node-0001')[0], 200)
+        self.assertGreaterEqual(time.monotonic() - t, 0.3)
+
+    def test_close_and_reset(self):
+        self.sim.admin('POST', 'faults', {'verb': 'get', 'resource': 'nodes', 'action': 'close', 'count': 1})
+        with self.assertRaises((http.client.HTTPException, ConnectionError, ssl.SSLError)):
+            self.sim.call('GET', '/api/v1/nodes/node-0001')
+        self.sim.admin('POST', 'faults', {'verb': 'list', 'resource': 'nodes', 'action': 'reset', 'count': 1})
+        with self.assertRaises((http.client.HTTPException, ConnectionError, ssl.SSLError)):
+            self.sim.call('GET', '/api/v1/nodes')
+        self.assertEqual(self.sim.call('GET', '/api/v1/nodes')[0], 200)
+
+    def test_expire_continue_and_watch_cut(self):
+        token = self.sim.json('GET', '/api/v1/nodes?limit=2')[1]['metadata']['continue']
+        self.sim.admin('POST', 'faults', {'verb': 'list', 'resource': 'nodes', 'action': 'expire-continue'})
+        self.assertEqual(self.sim.json('GET', '/api/v1/nodes?limit=2')[0], 200)
+        code, body = self.sim.json('GET', '/api/v1/nodes?limit=2&continue=' + token)
+        self.assertEqual((code, body['reason']), (410, 'Expired'))
+        self.sim.admin('POST', 'faults', {'verb': 'watch', 'resource': 'nodes', 'action': 'watch-cut',
+                                          'afterEvents': 2})
+        conn = self.sim.conn()
+        t = time.monotonic()
+        conn.request('GET', '/api/v1/nodes?watch=1&timeoutSeconds=30',
+                     headers={'Authorization': 'Bearer ' + self.sim.token})
+        lines = conn.getresponse().read().splitlines()
+        conn.close()
+        self.assertEqual([json.loads(x)['type'] for x in lines], ['ADDED', 'ADDED'])
+        self.assertLess(time.monotonic() - t, 20)
+
+    def test_image_behaviour_via_admin(self):
+        self.sim.admin('POST', 'images', {'image': 'registry.example.com/locked:*', 'behaviour': 'unauthorized'})
+        ds = simtest.daemonset(name='locked', containers=[{'name': 'a', 'image': 'registry.example.com/locked:1'}],
+                               node_selector={'kubernetes.io/hostname': 'node-0001'})
+        self.assertEqual(self.sim.json('POST', '/apis/apps/v1/namespaces/default/daemonsets', ds)[0], 201)
+
+        def waiting():
+            items = self.sim.json('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dlocked')[1]['items']
+            for p in items:
+                for c in p['status'].get('containerStatuses', []):
+                    w = c['state'].get('waiting', {})
+                    if w.get('reason') in ('ErrImagePull', 'ImagePullBackOff'):
+                        return w['reason']
+            return None
+        self.sim.wait_for(waiting)
+        evs = self.sim.json('GET', '/api/v1/namespaces/default/events?fieldSelector=reason%3DFailed')[1]
+        msgs = [e['message'] for e in evs['items'] if 'registry.example.com/locked' in e['message']]
+        self.assertTrue(any('pull access denied' in m for m in msgs), msgs)
+        self.sim.admin('DELETE', 'images')
+
+
+if __name__ == '__main__':
+    unittest.main()
