@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Starts kube-sim and runs the client integration program against it (TAP).
+set -u
+: "${top_srcdir:=.}" "${top_builddir:=.}" "${PYTHON3:=python3}"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/clyde-client.XXXXXX")
+sim_pid=
+cleanup() {
+        [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+        rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+if [ ! -f "$top_srcdir/tests/kube-sim/kube_sim.py" ]; then
+        echo "1..0 # SKIP kube-sim not available"
+        exit 77
+fi
+SIM_NODES=7; export SIM_NODES
+"$PYTHON3" "$top_srcdir/tests/kube-sim/kube_sim.py" --state-dir "$dir" --port 0 \
+        --nodes "$SIM_NODES" --watch-history 20 --bookmark-interval 0.5 --time-scale 0.05 \
+        >"$dir/sim.out" 2>"$dir/sim.err" &
+sim_pid=$!
+i=0
+until grep -q '^kube-sim ready' "$dir/sim.out" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 300 ] || ! kill -0 "$sim_pid" 2>/dev/null; then
+                echo "Bail out! kube-sim did not start"; cat "$dir/sim.err" | sed 's/^/# /'
+                exit 1
+        fi
+        sleep 0.1
+done
+
+# A CA that did not sign the server's certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/wrong.key" -out "$dir/wrong-ca.crt" \
+        -days 1 -subj /CN=wrong-ca >/dev/null 2>&1 || { echo "Bail out! openssl failed"; exit 1; }
+
+"$top_builddir/tests/client/test-client" "$dir" "$dir/wrong-ca.crt"
+rc=$?
+[ -s "$dir/sim.err" ] && sed 's/^/# kube-sim: /' "$dir/sim.err"
+exit $rc
