@@ -1,32 +1,128 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
+/* The subcommands: run (default), status, plan, release. */
+#include "commands.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "exitcode.h"
 #include "log.h"
+#include "machine.h"
 #include "macro.h"
+#include "session.h"
+#include "status.h"
 #include "util.h"
 
 /* Largest images file accepted: far more than any real list. */
 #define IMAGES_FILE_MAX (4u * 1024 * 1024)
+
+static uint32_t random_u32(void) {
+        uint32_t v = 0;
+        FILE *f = fopen("/dev/urandom", "re");
+
+        if (f) {
+                if (fread(&v, sizeof(v), 1, f) != 1)
+                        v = 0;
+                (void) fclose(f);
+        }
+        return v ^ (uint32_t) getpid();
+}
+
+static int start_run(struct machine *m) {
+        char id[TRACKER_RUN_ID_MAX];
+        int64_t now = now_seconds();
+        struct log_fields f = { .message_id = CLYDE_MSGID_RUN_STARTED };
+        int r;
+
+        r = tracker_run_id(now, random_u32(), id, sizeof(id));
+        if (r >= 0)
+                r = tracker_run_start(m->tracker, id, now);
+        if (r < 0)
+                return EXIT_PARTIAL;
+        log_set_run(id);
+        log_set_phase("select");
+        log_fields(LOG_INFO, &f, "run %s started: %zu images, %g%% of eligible nodes as seeders (%s)", id,
+                   m->images->n, m->config->percentage, m->config->label);
+        return machine_persist(m) < 0 ? EXIT_PARTIAL : 0;
+}
+
+/* Whether the run being resumed seeds exactly the images asked for now. */
+static bool same_images(const struct tracker_run *run, const struct image_list *l) {
+        if (run->n_images != l->n)
+                return false;
+        for (size_t i = 0; i < l->n; i++)
+                if (tracker_run_find_image(run, l->entries[i].ref.normalized) < 0)
+                        return false;
+        return true;
+}
+
+static int run_cycle(struct session *s) {
+        struct machine m = {
+                .config = s->config,
+                .kube = s->kube,
+                .tracker = s->tracker,
+                .tracker_path = s->config->tracker_file,
+                .images = s->images,
+        };
+        int r;
+
+        if (s->tracker->run && s->tracker->run->phase != TRACKER_PHASE_NONE) {
+                struct tracker_run *run = s->tracker->run;
+                bool again = run->n_images > 0 && !same_images(run, s->images);
+                log_notice("resuming run %s at phase %s (step %llu)", run->id, tracker_phase_to_string(run->phase),
+                           (unsigned long long) run->step);
+                r = machine_run(&m);
+                if (r != EXIT_DONE && r != EXIT_PARTIAL)
+                        goto out;
+                if (!again)
+                        goto out;
+                log_notice("the images asked for differ from the resumed run's: starting a new run");
+                machine_seeders_free(&m);
+                m.nodes_lost = 0;
+        }
+        r = start_run(&m);
+        if (r == 0)
+                r = machine_run(&m);
+out:
+        machine_seeders_free(&m);
+        return r;
+}
+
+static int cmd_run(struct config *c, const char *buf, size_t len, bool dry_run) {
+        _cleanup_(session_done) struct session s = { .config = c };
+        int r;
+
+        r = session_images(&s, buf, len);
+        if (r == 0)
+                r = session_connect(&s);
+        if (r == 0)
+                r = session_tracker(&s, !dry_run);
+        if (r != 0)
+                return r;
+        if (dry_run)
+                return status_plan(&s);
+        return run_cycle(&s);
+}
 
 int command_dispatch(const struct cli *cli, struct config *c) {
         _cleanup_(freep) char *images = NULL;
         size_t len = 0;
         int r;
 
-        /* The images file may be a pipe: read it once, fully, before anything else. */
-        if (cli->command == CLI_RUN || cli->command == CLI_PLAN) {
-                r = read_full_file(c->images_file, IMAGES_FILE_MAX, &images, &len);
-                if (r < 0) {
-                        log_error_errno(r, "cannot read images file '%s': %m", c->images_file);
-                        return EXIT_CONFIG;
-                }
-                log_info("read %zu bytes from images file '%s'", len, c->images_file);
+        switch (cli->command) {
+        case CLI_STATUS:
+                return status_show(c, cli->json);
+        case CLI_RELEASE:
+                return status_release(c);
+        default:
+                break;
         }
-        log_error("command '%s' is not available in this build yet", cli_command_name(cli->command));
-        return EXIT_UNAVAILABLE;
+        /* The images file may be a pipe: read it once, fully, before anything else. */
+        r = read_full_file(c->images_file, IMAGES_FILE_MAX, &images, &len);
+        if (r < 0) {
+                log_error_errno(r, "cannot read images file '%s': %m", c->images_file);
+                return EXIT_CONFIG;
+        }
+        return cmd_run(c, images, len, cli->command == CLI_PLAN);
 }

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#include "status.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exitcode.h"
+#include "log.h"
+#include "machine.h"
+#include "macro.h"
+#include "util.h"
+
+static void fmt_time(int64_t t, char *buf, size_t size) {
+        if (t <= 0 || tracker_time_format(t, buf, size) < 0)
+                (void) snprintf(buf, size, "-");
+}
+
+static void show_seeders(const struct tracker *t) {
+        printf("\n%-32s %-14s %-8s %-21s %-5s %s\n", "SEEDER", "ZONE", "ARCH", "LABELLED", "OWNED", "IMAGES");
+        for (size_t i = 0; i < t->n_seeders; i++) {
+                const struct tracker_seeder *s = &t->seeders[i];
+                char at[32];
+                fmt_time(s->labelled_at, at, sizeof(at));
+                printf("%-32s %-14s %-8s %-21s %-5s %zu\n", s->node, s->zone ? s->zone : "-",
+                       s->arch ? s->arch : "-", at, s->owned ? "yes" : "no", s->n_images);
+        }
+}
+
+/* Every image any seeder holds, with how many seeders hold it and its digest. */
+static void show_images(const struct tracker *t) {
+        struct row {
+                const char *ref, *digest;
+                size_t count;
+        } *rows = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < t->n_seeders; i++)
+                for (size_t j = 0; j < t->seeders[i].n_images; j++) {
+                        const struct tracker_held_image *h = &t->seeders[i].images[j];
+                        size_t k = 0;
+                        while (k < n && !streq(rows[k].ref, h->ref))
+                                k++;
+                        if (k == n) {
+                                struct row *nr = realloc(rows, (n + 1) * sizeof(*rows));
+                                if (!nr)
+                                        goto out;
+                                rows = nr;
+                                rows[n++] = (struct row) { h->ref, h->digest, 0 };
+                        }
+                        rows[k].count++;
+                }
+        printf("\n%-56s %-8s %s\n", "IMAGE", "SEEDERS", "DIGEST");
+        for (size_t k = 0; k < n; k++)
+                printf("%-56s %-8zu %s\n", rows[k].ref, rows[k].count, rows[k].digest ? rows[k].digest : "-");
+out:
+        free(rows);
+}
+
+static void show_history(const struct tracker *t) {
+        printf("\n%-22s %-21s %-8s %-8s %-8s %-7s %s\n", "RUN", "STARTED", "SECONDS", "RESULT", "SEEDERS",
+               "IMAGES", "FAILURES");
+        for (size_t i = t->n_history; i > 0; i--) {
+                const struct tracker_history *h = &t->history[i - 1];
+                char at[32];
+                fmt_time(h->started_at, at, sizeof(at));
+                printf("%-22s %-21s %-8lld %-8s %-8u %-7u %u\n", h->id, at, (long long) (h->finished_at - h->started_at),
+                       tracker_outcome_to_string(h->result), h->seeders, h->images, h->failures);
+        }
+}
+
+int status_show(const struct config *c, bool json) {
+        _cleanup_(tracker_freep) struct tracker *t = NULL;
+        _cleanup_(freep) char *cause = NULL, *text = NULL;
+        int r;
+
+        r = tracker_load(c->tracker_file, &t, &cause);
+        if (r == -ENOENT) {
+                fprintf(stderr, "no tracker at '%s': clyde-seed has not run here yet\n", c->tracker_file);
+                return EXIT_DONE;
+        }
+        if (r < 0) {
+                fprintf(stderr, "%s\n", cause ? cause : strerror(-r));
+                return EXIT_CONFIG;
+        }
+        if (json) {
+                r = tracker_to_json_string(t, true, &text, &cause);
+                if (r < 0)
+                        return EXIT_PARTIAL;
+                printf("%s\n", text);
+                return EXIT_DONE;
+        }
+        printf("cluster   %s (uid %s)\n", strempty(t->server), t->uid ? t->uid : "-");
+        printf("seeders   %zu\n", t->n_seeders);
+        if (t->run)
+                printf("run       %s in phase %s (step %llu)\n", t->run->id, tracker_phase_to_string(t->run->phase),
+                       (unsigned long long) t->run->step);
+        else
+                printf("run       none in progress\n");
+        show_seeders(t);
+        show_images(t);
+        show_history(t);
+        return EXIT_DONE;
+}
+
+static void print_plan(const struct machine *m) {
+        const struct tracker_run *run = m->tracker->run;
+
+        printf("eligible nodes  %u\ntarget seeders  %u\n\n", run->eligible, run->target);
+        for (size_t i = 0; i < run->n_plan; i++) {
+                const struct tracker_plan_entry *e = &run->plan[i];
+                const char *what;
+                switch (e->action) {
+                case TRACKER_ACTION_ADD: what = "label"; break;
+                case TRACKER_ACTION_DROP: what = "unlabel"; break;
+                case TRACKER_ACTION_GONE: what = "forget"; break;
+                case TRACKER_ACTION_WAIT: what = "wait"; break;
+                case TRACKER_ACTION_ADOPT: what = "adopt"; break;
+                default: what = "keep"; break;
+                }
+                printf("%-8s %s%s%s\n", what, e->node, e->reason ? "  # " : "", strempty(e->reason));
+        }
+}
+
+int status_plan(struct session *s) {
+        struct machine m = {
+                .config = s->config, .kube = s->kube, .tracker = s->tracker,
+                .tracker_path = s->config->tracker_file, .images = s->images, .dry_run = true,
+        };
+        size_t ds = 0, pulls = 0;
+        int r;
+
+        /* Everything below happens in memory only: dry_run never persists. */
+        tracker_run_end(s->tracker);
+        r = tracker_run_start(s->tracker, "plan", now_seconds());
+        if (r < 0)
+                return EXIT_PARTIAL;
+        r = phase_select(&m);
+        if (r >= 0)
+                r = phase_preload_plan(&m, &ds, &pulls);
+        if (r < 0) {
+                machine_seeders_free(&m);
+                return machine_exit_code(r);
+        }
+        print_plan(&m);
+        printf("\n%zu DaemonSets in namespace '%s' for %zu node x image pulls\n", ds, s->config->namespace, pulls);
+        machine_seeders_free(&m);
+        return EXIT_DONE;
+}

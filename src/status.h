@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* status, plan and release: the commands that show or undo what runs did. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "session.h"
+
+/* Prints the tracker as tables, or as JSON. Reads only the file. Returns an exit code. */
+int status_show(const struct config *c, bool json);
+
+/* Prints what a run would do now (labels to add and remove, DaemonSets to create),
+ * changing nothing. s is connected and holds the tracker. Returns an exit code. */
+int status_plan(struct session *s);
+
+/* Removes clyde-seed's labels (only those with its annotation) and every DaemonSet it
+ * manages, and forgets the seeders. Returns an exit code. */
+int status_release(struct config *c);
