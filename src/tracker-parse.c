@@ -544,8 +544,10 @@ int tracker_set_aside(const char *path, int64_t now, char **ret_newpath) {
         time_t tt = (time_t) now;
         struct tm tm;
 
-        if (!gmtime_r(&tt, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
                 return -ERANGE;
+        snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         for (unsigned n = 0; n < 1000; n++) {
                 _cleanup_(freep) char *np = NULL;
                 int r = n == 0 ? asprintf(&np, "%s.corrupt-%s", path, stamp)

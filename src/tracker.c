@@ -88,7 +88,10 @@ int tracker_time_format(int64_t t, char *buf, size_t size) {
 
         if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
                 return -ERANGE;
-        if (strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        /* Not strftime's %Y: it does not pad years before 1000 to four digits. */
+        int n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (n < 0 || (size_t) n >= size)
                 return -ERANGE;
         return 0;
 }
@@ -153,13 +156,11 @@ int tracker_time_parse(const char *s, int64_t *ret) {
 int tracker_run_id(int64_t now, uint32_t rnd, char *buf, size_t size) {
         time_t tt = (time_t) now;
         struct tm tm;
-        char stamp[24];
 
         if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
                 return -ERANGE;
-        if (strftime(stamp, sizeof(stamp), "%Y%m%dt%H%M%S", &tm) == 0)
-                return -ERANGE;
-        int n = snprintf(buf, size, "%s-%04x", stamp, (unsigned) (rnd & 0xffff));
+        int n = snprintf(buf, size, "%04d%02d%02dt%02d%02d%02d-%04x", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned) (rnd & 0xffff));
         if (n < 0 || (size_t) n >= size)
                 return -ERANGE;
         return 0;

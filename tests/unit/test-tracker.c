@@ -124,6 +124,11 @@ static void test_times(void) {
         is_int(tracker_time_format(T0, buf, sizeof(buf)), 0, "format");
         is_str(buf, "2026-11-26T10:20:00Z", "formatted time");
         is_int(tracker_time_format(T0, buf, 5), -ERANGE, "format into a short buffer");
+        /* Found by the fuzzer: years before 1000 must keep four digits to parse back. */
+        int64_t early = 0;
+        is_int(tracker_time_parse("0226-11-20T08:00:00Z", &early), 0, "parse year 226");
+        is_int(tracker_time_format(early, buf, sizeof(buf)), 0, "format year 226");
+        is_str(buf, "0226-11-20T08:00:00Z", "year 226 keeps four digits");
 }
 
 static void test_run_id(void) {
