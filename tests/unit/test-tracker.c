@@ -13,8 +13,8 @@
 #include "tap.h"
 #include "tracker.h"
 
-#ifndef TRACKER_DATA_DIR
-#error "TRACKER_DATA_DIR must point at tests/data/tracker"
+#if !defined(TRACKER_DATA_DIR) || !defined(TRACKER_DOC)
+#error "TRACKER_DATA_DIR and TRACKER_DOC must point at tests/data/tracker and docs/tracker.md"
 #endif
 
 #define T0 INT64_C(1795688400) /* 2026-11-26T10:20:00Z */
@@ -372,6 +372,32 @@ static void test_round_trip(void) {
                    "valid.json: a null digest stays null");
                 ok(l2->n_seeders == 2 && !l2->seeders[1].owned && l2->n_history == 1, "valid.json: seeders and history");
         }
+}
+
+/* The example in docs/tracker.md loads and is exactly what clyde-seed writes. */
+static void test_doc_example(void) {
+        _cleanup_(tracker_freep) struct tracker *t = NULL;
+        _cleanup_(freep) char *doc = NULL, *cause = NULL, *out = NULL;
+        size_t size = 0;
+        FILE *f = fopen(TRACKER_DOC, "re");
+
+        if (!ok(f, "open %s", TRACKER_DOC))
+                return;
+        ssize_t n = getdelim(&doc, &size, '\0', f);
+        fclose(f);
+        char *start = n > 0 ? strstr(doc, "```json\n") : NULL;
+        char *end = start ? strstr(start + 8, "```") : NULL;
+        if (!ok(start && end, "the doc has a json example"))
+                return;
+        start += 8;
+        *end = '\0';
+        is_int(tracker_parse("docs/tracker.md", start, strlen(start), &t, &cause), 0, "the example loads");
+        if (cause)
+                printf("#   %s\n", cause);
+        if (!t)
+                return;
+        is_int(tracker_to_json_string(t, true, &out, NULL), 0, "serialise the example");
+        is_str(out, start, "the example is in the layout clyde-seed writes");
 }
 
 /* --- atomic save -------------------------------------------------------------------- */
@@ -788,6 +814,7 @@ int main(void) {
         test_run_id();
         test_model();
         test_round_trip();
+        test_doc_example();
         test_save();
         test_load_fixtures();
         test_parse_shapes();
