@@ -71,6 +71,7 @@ def verb_for(method, name, query):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True      # headers and body are separate writes
     server_version = 'kube-sim'
     sys_version = ''
 
