@@ -4,7 +4,9 @@
  * persisted step. The on-disk schema is documented in docs/tracker.md.
  *
  * Times are int64 unix seconds (0 = unknown), written as RFC 3339 UTC strings (or null).
- * Every struct owns the strings and arrays it points to. */
+ * Every struct owns the strings and arrays it points to. A pointer returned by a find or
+ * add helper is borrowed and stays valid until the next add or remove on the same array
+ * (arrays grow with realloc). */
 #pragma once
 
 #include <stdbool.h>

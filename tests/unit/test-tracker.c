@@ -640,6 +640,26 @@ static void test_symlink_and_set_aside(void) {
         is_int(tracker_load(path, &l, &cause), -EBADMSG, "a directory is refused");
         ok(cause && strstr(cause, "is not a regular file"), "cause: %s", strempty(cause));
         (void) rmdir(path);
+
+        /* A FIFO must not hang the load. */
+        ok(mkfifo(path, 0600) == 0, "a FIFO at the tracker path");
+        free(cause);
+        cause = NULL;
+        is_int(tracker_load(path, &l, &cause), -EBADMSG, "a FIFO is refused without blocking");
+        ok(cause && strstr(cause, "is not a regular file"), "cause: %s", strempty(cause));
+        (void) unlink(path);
+
+        /* Unreadable (root reads anything: then the check is skipped, and says so). */
+        is_int(tracker_save(path, t, NULL), 0, "a tracker to make unreadable");
+        ok(chmod(path, 0) == 0, "chmod 000");
+        free(cause);
+        cause = NULL;
+        if (geteuid() == 0)
+                printf("ok %d - # SKIP running as root: permissions are not enforced\n", ++tap_n);
+        else {
+                is_int(tracker_load(path, &l, &cause), -EACCES, "an unreadable tracker");
+                ok(cause && strstr(cause, "cannot be read: "), "cause: %s", strempty(cause));
+        }
 }
 
 static void test_cluster(void) {
