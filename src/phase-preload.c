@@ -30,9 +30,10 @@ static const struct tracker_held_image *held_fresh(struct machine *m, const stru
         return NULL;
 }
 
+/* ms->images holds the normalised wanted references its node reports. */
 static bool node_reports(const struct machine_seeder *ms, const struct image_entry *img) {
         for (size_t i = 0; ms && i < ms->n_images; i++)
-                if (image_name_matches(ms->images[i], &img->ref))
+                if (streq(ms->images[i], img->ref.normalized))
                         return true;
         return false;
 }

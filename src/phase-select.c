@@ -41,12 +41,46 @@ static struct node_info *node_set_find(struct node_set *s, const char *name) {
         return NULL;
 }
 
+/* Replaces the node's matching status.images names (several names may designate one
+ * image) by the distinct wanted references it holds. */
+static int held_images(struct node_info *n, const struct image_list *l) {
+        char **held = NULL;
+        size_t k = 0;
+
+        if (n->n_images == 0)
+                return 0;
+        held = calloc(MIN(l->n, n->n_images) + 1, sizeof(char *));
+        if (!held)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n && k < n->n_images; i++)
+                for (size_t j = 0; j < n->n_images; j++)
+                        if (image_name_matches(n->images[j], &l->entries[i].ref)) {
+                                held[k] = strdup(l->entries[i].ref.normalized);
+                                if (!held[k]) {
+                                        strv_free(held);
+                                        return -ENOMEM;
+                                }
+                                k++;
+                                break;
+                        }
+        for (size_t j = 0; j < n->n_images; j++)
+                free(n->images[j]);
+        free(n->images);
+        n->images = held;
+        n->n_images = k;
+        return 0;
+}
+
 static int on_node(struct node_info *n, void *userdata) {
         struct node_set *s = userdata;
+        int r;
 
         /* The second list (seeders outside node_selector) must not repeat nodes. */
         if (!s->selected && node_set_find(s, n->name))
                 return 0;
+        r = held_images(n, s->images);
+        if (r < 0)
+                return r;
         if (s->n == s->alloc) {
                 size_t na = s->alloc ? s->alloc * 2 : 64;
                 struct node_info *nn = realloc(s->nodes, na * sizeof(*nn));

@@ -61,6 +61,7 @@ class PodState:
 
 class Kubelet:
     def __init__(self, store, sim, time_scale=1.0):
+        self.now = 0.0
         self.store = store
         self.sim = sim
         self.scale = time_scale
@@ -118,6 +119,7 @@ class Kubelet:
             time.sleep(0.03)
 
     def tick(self, now):
+        self.now = now
         with self.store.lock, self.lock:
             for name in list(self.by_node):
                 node = self.store.get('nodes', '', name)
@@ -231,7 +233,10 @@ class Kubelet:
         s.state, s.reason, s.message = 'failed', 'ErrImagePull', msg
         backoff = min(BACKOFF_START * (2 ** (s.attempts - 1)), BACKOFF_MAX) * self.scale
         s.retry_at = end + backoff
-        s.shown_at = end + min(BACKOFF_SHOW * self.scale, backoff / 2)
+        # ErrImagePull stays visible for at least a few ticks (a real kubelet reports it
+        # until its next sync), so a watcher always gets to see the pull error's message.
+        shown = min(max(BACKOFF_SHOW * self.scale, 0.2), backoff / 2)
+        s.shown_at = max(end, self.now) + shown
         self.event(ps, s, 'Warning', 'Failed', 'Failed to pull image "%s": %s' % (s.image, msg))
         self.event(ps, s, 'Warning', 'Failed', 'Error: ErrImagePull')
 
