@@ -198,7 +198,7 @@ static int history_to_json(const struct tracker_history *h, json_object *o) {
         TRY(add(o, "failures", json_object_new_int64(h->failures)));
         TRY(add_object(o, "phase_seconds", &ps));
         for (int p = 0; p < _TRACKER_PHASE_MAX; p++)
-                if (h->phase_seconds[p] >= 0 && p != TRACKER_PHASE_NONE && p != TRACKER_PHASE_DONE)
+                if (h->phase_seconds[p] >= 0)
                         TRY(add(ps, tracker_phase_to_string(p), json_object_new_int64(h->phase_seconds[p])));
         return 0;
 }

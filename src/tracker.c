@@ -149,6 +149,9 @@ int tracker_time_parse(const char *s, int64_t *ret) {
         time_t t = timegm(&tm);
         if (t == (time_t) -1 && !(y == 1969 && mo == 12 && d == 31))
                 return -EINVAL;
+        /* A leap second at the end of 9999 would overflow into a year we cannot write. */
+        if ((int64_t) t > INT64_C(253402300799))
+                return -EINVAL;
         *ret = (int64_t) t;
         return 0;
 }

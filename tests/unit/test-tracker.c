@@ -110,6 +110,8 @@ static void test_times(void) {
                 { "2026-11-26T24:00:00Z", -EINVAL, 0 },
                 { "26-11-26T10:20:00Z", -EINVAL, 0 },
                 { "2026-11-26T10:20:00Zjunk", -EINVAL, 0 },
+                { "9999-12-31T23:59:59Z", 0, INT64_C(253402300799) },
+                { "9999-12-31T23:59:60Z", -EINVAL, 0 }, /* would be year 10000 */
                 { "", -EINVAL, 0 },
         };
         char buf[64];
