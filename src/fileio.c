@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "macro.h"
 
@@ -205,6 +206,16 @@ static pid_t read_pid(int fd) {
         return (pid_t) v;
 }
 
+/* The holder writes its pid just after taking the lock: give it a moment (~100 ms). */
+static pid_t read_holder(int fd) {
+        pid_t pid = read_pid(fd);
+        for (unsigned i = 0; pid == 0 && i < 20; i++) {
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+                pid = read_pid(fd);
+        }
+        return pid;
+}
+
 int lock_file_take(const char *path, int *ret_fd, pid_t *ret_holder) {
         _cleanup_(closep) int fd = -EBADF;
         char buf[32];
@@ -216,7 +227,7 @@ int lock_file_take(const char *path, int *ret_fd, pid_t *ret_holder) {
                 int r = -errno;
                 if (r == -EWOULDBLOCK) {
                         if (ret_holder)
-                                *ret_holder = read_pid(fd);
+                                *ret_holder = read_holder(fd);
                         return -EAGAIN;
                 }
                 return r;
