@@ -764,7 +764,6 @@ struct watch_run {
 };
 
 static int watch_error_event(struct watch_run *w, json_object *status) {
-        _cleanup_(freep) char *body = NULL;
         const char *s = json_object_to_json_string_ext(status, JSON_C_TO_STRING_PLAIN);
         int code;
 

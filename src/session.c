@@ -34,7 +34,7 @@ int session_images(struct session *s, const char *buf, size_t len) {
         return 0;
 }
 
-static void http_log(void *userdata, int priority, const char *fmt, ...) {
+_printf_(3, 4) static void http_log(void *userdata, int priority, const char *fmt, ...) {
         _cleanup_(freep) char *msg = NULL;
         va_list ap;
 
