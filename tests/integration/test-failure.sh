@@ -1,0 +1,40 @@
+#!/bin/bash
+# Issue 5 acceptance: one image that does not exist fails on every seeder with its reason,
+# the others succeed, exit 1, no DaemonSet left. An invalid images file stops the run
+# with 78 before anything changes.
+. "$top_srcdir/tests/integration/lib.sh"
+
+sim_start --nodes 12 --zones 2 --time-scale 0.02
+write_ini "$WORK/seeder.ini"
+printf 'nginx:1.27\ndocker.io/library/does-not-exist:1.0\nredis:7.4\n' >"$WORK/images.txt"
+
+seed --config "$WORK/seeder.ini"
+is "$RC" 1 "a run with a missing image exits 1"
+seeders=$(sim labelled p2p-seeder=true | wc -l)
+is "$seeders" 5 "5 seeders (40% of 12)"
+is "$(grep -c "FAILED node '.*' image docker.io/library/does-not-exist:1.0: ErrImagePull: .*not found" "$WORK/out")" "$seeders" \
+        "the summary lists the missing image on every seeder with its reason"
+is "$(py 'sum(1 for r in t["history"][-1:] if r["result"] == "partial")')" 1 "the run is recorded as partial"
+is "$(py 'sum(1 for s in t["seeders"] for i in s["images"] if "does-not-exist" in i["ref"])')" 0 \
+        "no seeder records the missing image"
+is "$(py 'sum(1 for s in t["seeders"] for i in s["images"])')" $((seeders * 2)) "every seeder holds the two good images"
+is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
+grep -qE "image docker.io/library/nginx:1.27 sha256:[0-9a-f]{64}: on $seeders of $seeders seeders" "$WORK/out"
+ok $? "the summary shows nginx on every seeder with its digest"
+
+# An unauthorized image fails fast the same way.
+sim admin POST /_sim/images '{"image": "registry.example.com/private/app:1", "behaviour": "unauthorized"}' >/dev/null
+printf 'registry.example.com/private/app:1\n' >"$WORK/images.txt"
+seed --config "$WORK/seeder.ini"
+is "$RC" 1 "an unauthorized image exits 1"
+grep -q "FAILED node .* image registry.example.com/private/app:1" "$WORK/out"; ok $? "the unauthorized image is reported"
+
+# Invalid lines: every one reported with its line, exit 78, nothing sent that writes.
+sim admin DELETE /_sim/stats >/dev/null
+printf 'nginx:1.27\nNginx:Latest\n\n# ok\nredis:7.4@sha256:1234\n' >"$WORK/images.txt"
+seed --config "$WORK/seeder.ini"
+is "$RC" 78 "an invalid images file exits 78"
+grep -q "images.txt:2: invalid image reference 'Nginx:Latest'" "$WORK/out"; ok $? "line 2 is reported"
+grep -q "images.txt:5: invalid image reference" "$WORK/out"; ok $? "line 5 is reported"
+is "$(sim writes)" 0 "nothing was changed in the cluster"
+done_testing
