@@ -89,6 +89,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def send_error(self, code, message=None, explain=None):
+        """Malformed requests: plain text and a closed connection, as Go's net/http
+        answers them (never the stdlib's HTML page)."""
+        self.close_connection = True
+        body = ('%d %s' % (code, message or self.responses.get(code, ('',))[0])).encode()
+        try:
+            self.send_response(code, message)
+            self.send_header('Content-Type', 'text/plain; charset=utf-8')
+            self.send_header('Connection', 'close')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            if self.command != 'HEAD' and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:
+            pass
+
     def do_GET(self):
         self.dispatch()
 
@@ -134,12 +150,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.status_code = 'reset'
 
     def read_body(self):
+        """The whole request body (Content-Length or chunked); raises 413 after draining
+        what is reasonable, 400 (closing the connection) for a malformed framing."""
+        try:
+            return self._read_body()
+        except ValueError:
+            self.close_connection = True
+            raise apierrors.bad_request('malformed request body framing')
+
+    def _read_body(self):
         if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
             out = b''
             while True:
-                size = int(self.rfile.readline().strip().split(b';')[0], 16)
+                size = int(self.rfile.readline(1024).strip().split(b';')[0], 16)
+                if size < 0:
+                    raise ValueError('negative chunk size')
                 if size == 0:
-                    self.rfile.readline()
+                    while self.rfile.readline(65536).strip():
+                        pass        # trailer fields, up to the blank line
                     return out
                 out += self.rfile.read(size)
                 self.rfile.readline()
@@ -147,6 +175,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.close_connection = True
                     raise apierrors.too_large(api.MAX_BODY)
         n = int(self.headers.get('Content-Length') or 0)
+        if n < 0:
+            raise ValueError('negative Content-Length')
         if n > api.MAX_BODY:
             self.close_connection = True
             # drain (within reason) so the client sees the 413, not a broken pipe
@@ -164,6 +194,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.audit_id = '%08x' % (id(self) & 0xffffffff)
         self.status_code = 0
         self.fault_reset = False
+        self.watch_cut = None
+        self.body = b''
         self.started = time.time()
         url = urllib.parse.urlsplit(self.path)
         self.query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -181,6 +213,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
         user = None
         try:
+            # the body is read before anything can answer (auth, faults, errors): on a
+            # kept-alive connection an unread body would be parsed as the next request
+            self.body = self.read_body()
             user = self.authenticate()
             if self.apply_faults(cluster, verb, target[0].plural if target else resource):
                 return
@@ -284,8 +319,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if verb not in api.VERBS or (verb in ('create',) and name) or \
                 (verb in ('get', 'update', 'patch', 'delete') and not name):
             raise apierrors.method_not_allowed(self.command)
-        body = self.read_body() if self.command in ('POST', 'PUT', 'PATCH', 'DELETE') else b''
-        req = api.Request(rinfo, ns, name, sub, self.query, body, self.headers.get('Content-Type'),
+        req = api.Request(rinfo, ns, name, sub, self.query, self.body, self.headers.get('Content-Type'),
                           user, verb)
         code, out, headers = api.VERBS[verb](cluster, req)
         self.send_body(code, out, headers)
@@ -314,7 +348,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Cache-Control', 'no-cache, private')
         self.end_headers()
         self.status_code = 200
-        w = Watch(self, store, rinfo, ns, labels, fields, getattr(self, 'watch_cut', None))
+        w = Watch(self, store, rinfo, ns, labels, fields, self.watch_cut)
         if rv == 0:
             with store.lock:
                 pos = store.change_count

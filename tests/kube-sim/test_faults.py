@@ -91,6 +91,54 @@ class LiveFaultTest(unittest.TestCase):
         self.assertEqual([json.loads(x)['type'] for x in lines], ['ADDED', 'ADDED'])
         self.assertLess(time.monotonic() - t, 20)
 
+    def test_fault_consumes_body_on_keepalive(self):
+        """A fault answered before the handler would read the body must still consume it:
+        the next request on the same connection is answered normally, not as garbage."""
+        self.sim.admin('POST', 'faults', [{'verb': 'patch', 'resource': 'nodes', 'code': 503, 'count': 1},
+                                          {'verb': 'patch', 'resource': 'nodes', 'code': 429, 'count': 1}])
+        conn = self.sim.conn()
+        patch = {'metadata': {'labels': {'keepalive': 'yes'}}}
+        for want in (503, 429, 200):
+            code, hdrs, body = self.sim.call('PATCH', '/api/v1/nodes/node-0002', patch,
+                                             ctype='application/merge-patch+json', conn=conn)
+            self.assertEqual(code, want, body[:200])
+        code, hdrs, body = self.sim.call('GET', '/api/v1/nodes/node-0002', conn=conn)
+        self.assertEqual(code, 200)
+        self.assertEqual(json.loads(body)['metadata']['labels']['keepalive'], 'yes')
+        # 401 before the body is looked at, then a chunked PATCH hit by a fault
+        code, _, _ = self.sim.call('PATCH', '/api/v1/nodes/node-0002', patch, token='nope',
+                                   ctype='application/merge-patch+json', conn=conn)
+        self.assertEqual(code, 401)
+        self.sim.admin('POST', 'faults', {'verb': 'patch', 'resource': 'nodes', 'code': 500, 'count': 1})
+        chunks = [b'{"metadata":{"labels":', b'{"keepalive":"chunked"}}}']
+        for want in (500, 200):
+            conn.putrequest('PATCH', '/api/v1/nodes/node-0002')
+            conn.putheader('Authorization', 'Bearer ' + self.sim.token)
+            conn.putheader('Content-Type', 'application/merge-patch+json')
+            conn.putheader('Transfer-Encoding', 'chunked')
+            conn.endheaders()
+            for c in chunks:
+                conn.send(b'%x\r\n%s\r\n' % (len(c), c))
+            conn.send(b'0\r\n\r\n')
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, want)
+        code, _, body = self.sim.call('GET', '/api/v1/nodes/node-0002', conn=conn)
+        self.assertEqual(json.loads(body)['metadata']['labels']['keepalive'], 'chunked')
+        conn.close()
+
+    def test_watch_cut_does_not_outlive_its_request(self):
+        self.sim.admin('POST', 'faults', {'verb': 'watch', 'resource': 'nodes', 'action': 'watch-cut',
+                                          'afterEvents': 1, 'count': 1})
+        conn = self.sim.conn()
+        hdrs = {'Authorization': 'Bearer ' + self.sim.token}
+        counts = []
+        for _ in range(2):
+            conn.request('GET', '/api/v1/nodes?watch=1&timeoutSeconds=1', headers=hdrs)
+            counts.append(len(conn.getresponse().read().splitlines()))
+        conn.close()
+        self.assertEqual(counts, [1, 6])
+
     def test_image_behaviour_via_admin(self):
         self.sim.admin('POST', 'images', {'image': 'registry.example.com/locked:*', 'behaviour': 'unauthorized'})
         ds = simtest.daemonset(name='locked', containers=[{'name': 'a', 'image': 'registry.example.com/locked:1'}],
