@@ -62,6 +62,42 @@ int cleanup_daemonsets(struct machine *m) {
         return r < 0 ? r : 0;
 }
 
+static bool same_failure(const struct tracker_result *a, const struct tracker_result *b) {
+        return a->image == b->image && streq_ptr(a->reason, b->reason) && streq_ptr(a->message, b->message);
+}
+
+/* One line per image and reason, naming every node it failed on. */
+static void report_failures(const struct tracker_run *run) {
+        for (size_t j = 0; j < run->n_results; j++) {
+                const struct tracker_result *res = &run->results[j];
+                _cleanup_(freep) char *nodes = NULL;
+                size_t count = 0, len = 0;
+                bool first = true;
+
+                if (res->state != TRACKER_STATE_FAILED)
+                        continue;
+                for (size_t k = 0; k < j && first; k++)
+                        if (run->results[k].state == TRACKER_STATE_FAILED && same_failure(&run->results[k], res))
+                                first = false;
+                if (!first)
+                        continue;
+                for (size_t k = j; k < run->n_results; k++) {
+                        const struct tracker_result *o = &run->results[k];
+                        if (o->state != TRACKER_STATE_FAILED || !same_failure(o, res))
+                                continue;
+                        count++;
+                        char *n = realloc(nodes, len + strlen(o->node) + 3);
+                        if (!n)
+                                return;
+                        nodes = n;
+                        len += (size_t) sprintf(nodes + len, "%s%s", len ? ", " : "", o->node);
+                }
+                struct log_fields f = { .image = run->images[res->image].ref, .result = "failed" };
+                log_fields(LOG_ERR, &f, "FAILED image %s on %zu seeder%s (%s): %s: %s", run->images[res->image].ref,
+                           count, count == 1 ? "" : "s", nodes, strempty(res->reason), strempty(res->message));
+        }
+}
+
 /* Logs per image how many seeders hold it, and every failure. Returns the failures. */
 static unsigned summarize(struct machine *m) {
         struct tracker_run *run = m->tracker->run;
@@ -82,15 +118,9 @@ static unsigned summarize(struct machine *m) {
                            run->images[i].ref, run->images[i].digest ? " " : "", strempty(run->images[i].digest),
                            held, total);
         }
-        for (size_t j = 0; j < run->n_results; j++) {
-                const struct tracker_result *res = &run->results[j];
-                if (res->state != TRACKER_STATE_FAILED)
-                        continue;
-                struct log_fields f = { .node = res->node, .image = run->images[res->image].ref, .result = "failed" };
-                log_fields(LOG_ERR, &f, "FAILED node '%s' image %s: %s: %s", res->node, run->images[res->image].ref,
-                           strempty(res->reason), strempty(res->message));
-                failures++;
-        }
+        for (size_t j = 0; j < run->n_results; j++)
+                failures += run->results[j].state == TRACKER_STATE_FAILED;
+        report_failures(run);
         return failures;
 }
 

@@ -160,15 +160,13 @@ static int tolerations_parse(const struct config *c, struct toleration **ret, si
         return 0;
 }
 
-static void log_decision(const struct select_entry *e, const struct node_info *n) {
+static void log_decision(const struct select_entry *e) {
         struct log_fields f = { .node = e->node, .result = select_action_to_string(e->action) };
 
         switch (e->action) {
         case SELECT_ADD:
                 f.message_id = CLYDE_MSGID_SEEDER_ADDED;
-                log_fields(LOG_INFO, &f, "node '%s': new seeder (zone %s, arch %s)%s%s", e->node,
-                           n && n->zone ? n->zone : "-", n && n->arch ? n->arch : "-",
-                           e->reason ? ": " : "", strempty(e->reason));
+                log_fields(LOG_INFO, &f, "node '%s': new seeder: %s", e->node, strempty(e->reason));
                 break;
         case SELECT_DROP:
         case SELECT_GONE:
@@ -224,7 +222,7 @@ static int record_plan(struct machine *m, const struct select_plan *p, struct no
         for (size_t i = 0; i < p->n_entries; i++) {
                 e = &p->entries[i];
                 struct node_info *n = e->index == SELECT_NO_INDEX ? NULL : &s->nodes[e->index];
-                log_decision(e, n);
+                log_decision(e);
                 if (e->action == SELECT_UNHEALTHY_FOREIGN || e->action == SELECT_GONE) {
                         (void) tracker_seeder_remove(t, e->node);
                         if (e->action == SELECT_UNHEALTHY_FOREIGN)
