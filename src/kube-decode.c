@@ -152,10 +152,13 @@ static int node_add_image(struct node_info *n, const char *name) {
         for (size_t i = 0; i < n->n_images; i++)
                 if (streq(n->images[i], name))
                         return 0;
-        l = realloc(n->images, (n->n_images + 1) * sizeof(char *));
+        /* Kept NULL-terminated as well as counted: callers take the array over and
+         * free it with strv_free() (found by the reliability crash matrix). */
+        l = realloc(n->images, (n->n_images + 2) * sizeof(char *));
         if (!l)
                 return -ENOMEM;
         n->images = l;
+        l[n->n_images + 1] = NULL;
         l[n->n_images] = strdup(name);
         if (!l[n->n_images])
                 return -ENOMEM;
