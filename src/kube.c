@@ -232,6 +232,22 @@ static int kube_get_json(struct kube_client *k, const char *path, json_object **
         return parse_body(k, &resp, ret);
 }
 
+int kube_post_json(struct kube_client *k, const char *path, const char *body, json_object **ret) {
+        _cleanup_(http_response_done) struct http_response resp = {};
+        struct http_request q = {
+                .method = "POST", .path = path, .content_type = "application/json",
+                .body = body, .body_len = strlen(body),
+                /* Only for requests without side effects (reviews): safe to repeat. */
+                .retry = HTTP_RETRY_IDEMPOTENT,
+        };
+        int r;
+
+        r = kube_send(k, &q, &resp, true);
+        if (r < 0)
+                return r;
+        return parse_body(k, &resp, ret);
+}
+
 /* ---- paginated lists, one item at a time ---- */
 
 struct list_run {

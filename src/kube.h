@@ -157,6 +157,11 @@ int kube_watch(struct kube_client *k, enum kube_kind kind, const char *namespace
                const struct kube_watch_options *wo, kube_event_fn on_event, void *userdata,
                char **ret_resource_version);
 
+/* POSTs body to path and parses the answer; for requests without side effects (access
+ * reviews), so it is retried like a GET. Returns 0 and *ret (caller puts it), or a
+ * negative errno as above. */
+int kube_post_json(struct kube_client *k, const char *path, const char *body, json_object **ret);
+
 /* GET /version: *ret_git_version (e.g. "v1.30.2"). */
 int kube_get_version(struct kube_client *k, char **ret_git_version);
 

@@ -10,6 +10,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "access.h"
 #include "exitcode.h"
 #include "log.h"
 #include "macro.h"
@@ -77,6 +78,17 @@ int machine_enter(struct machine *m, enum tracker_phase p) {
         log_info("phase %s -> %s", from, to);
         machine_status("run %s: %s", run->id, to);
         return machine_persist(m);
+}
+
+int machine_check_access(struct machine *m) {
+        int r;
+
+        if (m->access_checked || m->dry_run)
+                return 0;
+        r = access_check(m->kube, m->config->namespace);
+        if (r >= 0)
+                m->access_checked = true;
+        return r;
 }
 
 int machine_exit_code(int r) {

@@ -45,7 +45,13 @@ struct machine {
         bool seeders_known;
 
         unsigned nodes_lost; /* seeders that vanished or went NotReady during this run */
+        bool access_checked; /* permissions reviewed in this process */
 };
+
+/* Before the first change to the cluster in this process: checks that every permission a
+ * run needs is granted, so a missing one stops the run before anything changes.
+ * Returns 0 or a negative errno (-EACCES when one is missing). */
+int machine_check_access(struct machine *m);
 
 /* Enters phase p: logs "phase A -> B", records it, persists, and tells systemd.
  * Returns 0 or a negative errno from persisting. */

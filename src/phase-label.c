@@ -117,6 +117,11 @@ int phase_label(struct machine *m) {
                 struct tracker_plan_entry *e = &run->plan[i];
                 if (e->done)
                         continue;
+                if (e->action == TRACKER_ACTION_ADD || e->action == TRACKER_ACTION_DROP) {
+                        r = machine_check_access(m);
+                        if (r < 0)
+                                return r;
+                }
                 if (e->action == TRACKER_ACTION_ADD) {
                         batch[n++] = e;
                         changed++;

@@ -180,6 +180,9 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
         r = batch_nodes(run, first, n, &nodes, &n_nodes);
         if (r < 0 || n_nodes == 0)
                 return r;
+        r = machine_check_access(m);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++)
                 refs[i] = run->images[first + i].ref;
         r = images_container_names(refs, n, &names);

@@ -116,16 +116,32 @@ static int load_tracker(struct session *s) {
         return 0;
 }
 
+/* Without a cluster uid (no permission to read namespace kube-system: rbac.yaml does not
+ * grant it), the tracker is matched on the server URL alone. */
+static int check_cluster_by_url(struct session *s) {
+        if (s->tracker->server && !streq(s->tracker->server, s->target->server) && s->tracker->uid) {
+                log_error("tracker '%s' belongs to the cluster at %s (uid %s), not to %s; refusing to use it "
+                          "(point --seeder-tracker-file elsewhere or move it away)",
+                          s->config->tracker_file, s->tracker->server, s->tracker->uid, s->target->server);
+                return EXIT_CONFIG;
+        }
+        return tracker_set_cluster(s->tracker, s->target->server, s->tracker->uid) < 0 ? EXIT_PARTIAL : 0;
+}
+
 static int check_cluster(struct session *s) {
         _cleanup_(freep) char *cause = NULL;
         int r;
 
         r = kube_cluster_id(s->kube, &s->cluster_uid);
+        if (r == -EACCES || r == -ENOENT) {
+                log_debug("cannot read the cluster's identity (%s): matching the tracker by server URL",
+                          strempty(kube_last_error(s->kube)->message));
+                return check_cluster_by_url(s);
+        }
         if (r < 0) {
-                log_error("cannot reach the API server %s: %s", s->target->server, kube_last_error(s->kube)->message
-                                                                                     ? kube_last_error(s->kube)->message
-                                                                                     : strerror(-r));
-                return r == -EACCES ? EXIT_NOPERM : EXIT_UNAVAILABLE;
+                log_error("cannot reach the API server %s: %s", s->target->server,
+                          kube_last_error(s->kube)->message ? kube_last_error(s->kube)->message : strerror(-r));
+                return EXIT_UNAVAILABLE;
         }
         r = tracker_check_cluster(s->tracker, s->target->server, s->cluster_uid, &cause);
         if (r == -EXDEV) {
