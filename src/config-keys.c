@@ -79,8 +79,6 @@ const struct config_key config_keys[] = {
           "the persisted state of runs and seeders (a .lock file sits beside it)" },
         { "state", "metrics_file", KEY_PATH_OPT, OFF(metrics_file), "", 0, 0,
           "Prometheus textfile written after each run; empty for none" },
-        { "state", "history_size", KEY_COUNT, OFF(history_size), "20", 1, 1000,
-          "past runs kept in the tracker" },
 
         { "log", "level", KEY_LEVEL, OFF(log_level), "INFO", 0, 0,
           "DEBUG, INFO, WARNING, ERROR or CRITICAL" },

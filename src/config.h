@@ -58,7 +58,6 @@ struct config {
         char *base_dir;
         char *tracker_file;
         char *metrics_file; /* empty: none */
-        int64_t history_size;
 
         /* [log] */
         int log_level;
