@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* struct tracker -> JSON (schema in docs/tracker.md), and the atomic save. */
 
+#include <assert.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 
 #include "fileio.h"
@@ -81,34 +83,20 @@ static int append_object(json_object *a, json_object **ret) {
         return 0;
 }
 
-static int run_images_to_json(const struct tracker_run *r, json_object *o) {
-        json_object *a, *e;
-
-        TRY(add_array(o, "images", r->n_images, &a));
-        for (size_t i = 0; i < r->n_images; i++) {
-                TRY(append_object(a, &e));
-                TRY(add_str(e, "ref", r->images[i].ref));
-                TRY(add_str(e, "digest", r->images[i].digest));
-        }
-        return 0;
+static int run_image_to_json(const struct tracker_image *i, json_object *e) {
+        TRY(add_str(e, "ref", i->ref));
+        return add_str(e, "digest", i->digest);
 }
 
-static int plan_to_json(const struct tracker_run *r, json_object *o) {
-        json_object *a, *e;
+static int plan_entry_to_json(const struct tracker_plan_entry *p, json_object *e) {
+        const char *action = tracker_action_to_string(p->action);
 
-        TRY(add_array(o, "plan", r->n_plan, &a));
-        for (size_t i = 0; i < r->n_plan; i++) {
-                const struct tracker_plan_entry *p = &r->plan[i];
-                const char *action = tracker_action_to_string(p->action);
-                if (!action)
-                        return -EINVAL;
-                TRY(append_object(a, &e));
-                TRY(add_str(e, "node", p->node));
-                TRY(add_str(e, "action", action));
-                TRY(add_str(e, "reason", p->reason));
-                TRY(add(e, "done", json_object_new_boolean(p->done)));
-        }
-        return 0;
+        if (!action)
+                return -EINVAL;
+        TRY(add_str(e, "node", p->node));
+        TRY(add_str(e, "action", action));
+        TRY(add_str(e, "reason", p->reason));
+        return add(e, "done", json_object_new_boolean(p->done));
 }
 
 /* One result, compactly: "digest" is left out when it equals the run image's digest,
@@ -128,41 +116,6 @@ static int result_to_json(const struct tracker_run *r, const struct tracker_resu
         if (x->message)
                 TRY(add_str(e, "message", x->message));
         return 0;
-}
-
-static int results_to_json(const struct tracker_run *r, json_object *o) {
-        json_object *a, *e;
-
-        TRY(add_array(o, "results", r->n_results, &a));
-        for (size_t i = 0; i < r->n_results; i++) {
-                TRY(append_object(a, &e));
-                TRY(result_to_json(r, &r->results[i], e));
-        }
-        return 0;
-}
-
-static int run_to_json(const struct tracker_run *r, json_object *o) {
-        const char *phase = tracker_phase_to_string(r->phase);
-        json_object *ps, *ds;
-
-        if (!phase)
-                return -EINVAL;
-        TRY(add_str(o, "id", r->id));
-        TRY(add_str(o, "phase", phase));
-        TRY(add_time(o, "started_at", r->started_at));
-        TRY(add(o, "step", json_object_new_uint64(r->step)));
-        TRY(add_object(o, "phase_started_at", &ps));
-        for (int p = 0; p < _TRACKER_PHASE_MAX; p++)
-                if (r->phase_started_at[p] != 0)
-                        TRY(add_time(ps, tracker_phase_to_string(p), r->phase_started_at[p]));
-        TRY(add(o, "target", json_object_new_int64(r->target)));
-        TRY(add(o, "eligible", json_object_new_int64(r->eligible)));
-        TRY(run_images_to_json(r, o));
-        TRY(plan_to_json(r, o));
-        TRY(add_array(o, "daemonsets", r->n_daemonsets, &ds));
-        for (size_t i = 0; i < r->n_daemonsets; i++)
-                TRY(append(ds, json_object_new_string(r->daemonsets[i])));
-        return results_to_json(r, o);
 }
 
 static int seeder_to_json(const struct tracker_seeder *s, json_object *o) {
@@ -203,131 +156,219 @@ static int history_to_json(const struct tracker_history *h, json_object *o) {
         return 0;
 }
 
-static int tracker_to_json(const struct tracker *t, json_object *o) {
-        json_object *c, *run, *a, *e;
+/* The document is printed while it is walked: only one array element at a time exists
+ * as a json-c tree, so saving thousands of seeders and results costs a few kB of heap
+ * besides the text itself (building the whole tree first cost ~7 kB a seeder).
+ * The layout (pretty): the top object and "run", "cluster" are indented one key per line;
+ * every array element (a seeder, a result, ...) is one compact line; anything deeper is
+ * compact. Readable, diff-friendly per node, and about half the size of json-c's fully
+ * pretty output. Without pretty the same document is on one line. */
+struct writer {
+        FILE *f;
+        bool pretty;
+        unsigned depth;   /* open objects and arrays */
+        bool first[8];    /* per depth: nothing written inside yet */
+};
 
-        TRY(add(o, "version", json_object_new_int64(TRACKER_VERSION)));
-        TRY(add_object(o, "cluster", &c));
-        TRY(add_str(c, "server", t->server));
-        TRY(add_str(c, "uid", t->uid));
-        if (t->run) {
-                TRY(add_object(o, "run", &run));
-                TRY(run_to_json(t->run, run));
+static void w_indent(struct writer *w) {
+        for (unsigned i = 0; i < w->depth; i++)
+                fputs("  ", w->f);
+}
+
+static void w_open(struct writer *w, char c) {
+        assert(w->depth + 1 < ELEMENTSOF(w->first));
+        fputc(c, w->f);
+        w->first[++w->depth] = true;
+}
+
+static void w_close(struct writer *w, char c) {
+        bool empty = w->first[w->depth];
+
+        w->depth--;
+        if (!empty && w->pretty) {
+                fputc('\n', w->f);
+                w_indent(w);
+        } else if (!empty)
+                fputc(' ', w->f);
+        fputc(c, w->f);
+}
+
+/* Separator before the next member or element. */
+static void w_next(struct writer *w) {
+        if (!w->first[w->depth])
+                fputc(',', w->f);
+        w->first[w->depth] = false;
+        if (w->pretty) {
+                fputc('\n', w->f);
+                w_indent(w);
         } else
-                TRY(add_null(o, "run"));
-        TRY(add_array(o, "seeders", t->n_seeders, &a));
-        for (size_t i = 0; i < t->n_seeders; i++) {
-                TRY(append_object(a, &e));
-                TRY(seeder_to_json(&t->seeders[i], e));
-        }
-        TRY(add_array(o, "history", t->n_history, &a));
-        for (size_t i = 0; i < t->n_history; i++) {
-                TRY(append_object(a, &e));
-                TRY(history_to_json(&t->history[i], e));
-        }
-        return 0;
-}
-
-/* The layout: the top object and "run", "cluster" are indented one key per line; every
- * array element (a seeder, a result, ...) is one compact line. Readable, diff-friendly
- * per node, and about half the size of json-c's fully pretty output. */
-static int print_value(FILE *f, json_object *v, unsigned depth);
-
-static void indent(FILE *f, unsigned depth) {
-        for (unsigned i = 0; i < depth; i++)
-                fputs("  ", f);
-}
-
-static int print_compact(FILE *f, json_object *v) {
-        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s)
-                return -ENOMEM;
-        fputs(s, f);
-        return 0;
-}
-
-static int print_array(FILE *f, json_object *a, unsigned depth) {
-        size_t n = json_object_array_length(a);
-
-        if (n == 0) {
-                fputs("[]", f);
-                return 0;
-        }
-        fputs("[\n", f);
-        for (size_t i = 0; i < n; i++) {
-                indent(f, depth + 1);
-                TRY(print_compact(f, json_object_array_get_idx(a, i)));
-                fputs(i + 1 < n ? ",\n" : "\n", f);
-        }
-        indent(f, depth);
-        fputc(']', f);
-        return 0;
+                fputc(' ', w->f);
 }
 
 /* Keys are the schema's own identifiers: plain ASCII, nothing to escape. */
-static int print_object(FILE *f, json_object *o, unsigned depth) {
-        size_t n = (size_t) json_object_object_length(o), i = 0;
+static void w_key(struct writer *w, const char *key) {
+        w_next(w);
+        fprintf(w->f, "\"%s\": ", key);
+}
 
-        if (n == 0) {
-                fputs("{}", f);
+/* Prints v compactly and releases it; v == NULL is an allocation failure. */
+static int w_put(struct writer *w, json_object *v) {
+        const char *s;
+
+        if (!v)
+                return -ENOMEM;
+        s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (s)
+                fputs(s, w->f);
+        json_object_put(v);
+        return s ? 0 : -ENOMEM;
+}
+
+static int w_str(struct writer *w, const char *key, const char *s) {
+        w_key(w, key);
+        if (!s) {
+                fputs("null", w->f);
                 return 0;
         }
-        fputs("{\n", f);
-        json_object_object_foreach(o, key, val) {
-                indent(f, depth + 1);
-                fprintf(f, "\"%s\": ", key);
-                TRY(print_value(f, val, depth + 1));
-                fputs(++i < n ? ",\n" : "\n", f);
-        }
-        indent(f, depth);
-        fputc('}', f);
+        return w_put(w, json_object_new_string(s));
+}
+
+static int w_time(struct writer *w, const char *key, int64_t t) {
+        char buf[64];
+
+        if (t == 0)
+                return w_str(w, key, NULL);
+        TRY(tracker_time_format(t, buf, sizeof(buf)));
+        return w_str(w, key, buf);
+}
+
+static void w_int(struct writer *w, const char *key, int64_t v) {
+        w_key(w, key);
+        fprintf(w->f, "%" PRId64, v);
+}
+
+/* One array element: a fresh object filled by fill(), printed, released. */
+typedef int (*fill_fn)(const void *item, const void *ctx, json_object *o);
+
+static int w_element(struct writer *w, fill_fn fill, const void *item, const void *ctx) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        TRY(fill(item, ctx, o));
+        w_next(w);
+        return w_put(w, TAKE_PTR(o));
+}
+
+static int w_array(struct writer *w, const char *key, fill_fn fill, const void *items, size_t size,
+                   size_t n, const void *ctx) {
+        w_key(w, key);
+        w_open(w, '[');
+        for (size_t i = 0; i < n; i++)
+                TRY(w_element(w, fill, (const char *) items + i * size, ctx));
+        w_close(w, ']');
         return 0;
 }
 
-static int print_value(FILE *f, json_object *v, unsigned depth) {
-        if (json_object_is_type(v, json_type_array))
-                return print_array(f, v, depth);
-        if (json_object_is_type(v, json_type_object) && depth < 2)
-                return print_object(f, v, depth);
-        if (!v) {
-                fputs("null", f);
-                return 0;
-        }
-        return print_compact(f, v);
+static int fill_run_image(const void *item, const void *ctx, json_object *o) {
+        return run_image_to_json(item, o);
 }
 
-static int print_document(json_object *o, bool pretty, char **ret) {
-        _cleanup_(freep) char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-        int r;
+static int fill_plan(const void *item, const void *ctx, json_object *o) {
+        return plan_entry_to_json(item, o);
+}
 
-        f = open_memstream(&buf, &size);
-        if (!f)
+static int fill_result(const void *item, const void *ctx, json_object *o) {
+        return result_to_json(ctx, item, o);
+}
+
+static int fill_seeder(const void *item, const void *ctx, json_object *o) {
+        return seeder_to_json(item, o);
+}
+
+static int fill_history(const void *item, const void *ctx, json_object *o) {
+        return history_to_json(item, o);
+}
+
+static int w_phase_started(struct writer *w, const struct tracker_run *r) {
+        _cleanup_(json_object_putp) json_object *ps = json_object_new_object();
+
+        if (!ps)
                 return -ENOMEM;
-        r = pretty ? print_value(f, o, 0) : print_compact(f, o);
-        fputc('\n', f);
-        bool failed = ferror(f) != 0;
-        if (fclose(f) != 0 || failed)
-                r = r < 0 ? r : -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(buf);
+        for (int p = 0; p < _TRACKER_PHASE_MAX; p++)
+                if (r->phase_started_at[p] != 0)
+                        TRY(add_time(ps, tracker_phase_to_string(p), r->phase_started_at[p]));
+        w_key(w, "phase_started_at");
+        return w_put(w, TAKE_PTR(ps));
+}
+
+static int w_run(struct writer *w, const struct tracker_run *r) {
+        const char *phase = tracker_phase_to_string(r->phase);
+
+        if (!phase)
+                return -EINVAL;
+        w_key(w, "run");
+        w_open(w, '{');
+        TRY(w_str(w, "id", r->id));
+        TRY(w_str(w, "phase", phase));
+        TRY(w_time(w, "started_at", r->started_at));
+        w_key(w, "step");
+        fprintf(w->f, "%" PRIu64, (uint64_t) r->step);
+        TRY(w_phase_started(w, r));
+        w_int(w, "target", r->target);
+        w_int(w, "eligible", r->eligible);
+        TRY(w_array(w, "images", fill_run_image, r->images, sizeof(r->images[0]), r->n_images, NULL));
+        TRY(w_array(w, "plan", fill_plan, r->plan, sizeof(r->plan[0]), r->n_plan, NULL));
+        w_key(w, "daemonsets");
+        w_open(w, '[');
+        for (size_t i = 0; i < r->n_daemonsets; i++) {
+                w_next(w);
+                TRY(w_put(w, json_object_new_string(r->daemonsets[i])));
+        }
+        w_close(w, ']');
+        TRY(w_array(w, "results", fill_result, r->results, sizeof(r->results[0]), r->n_results, r));
+        w_close(w, '}');
+        return 0;
+}
+
+static int w_tracker(struct writer *w, const struct tracker *t) {
+        w_open(w, '{');
+        w_int(w, "version", TRACKER_VERSION);
+        w_key(w, "cluster");
+        w_open(w, '{');
+        TRY(w_str(w, "server", t->server));
+        TRY(w_str(w, "uid", t->uid));
+        w_close(w, '}');
+        if (t->run)
+                TRY(w_run(w, t->run));
+        else
+                TRY(w_str(w, "run", NULL));
+        TRY(w_array(w, "seeders", fill_seeder, t->seeders, sizeof(t->seeders[0]), t->n_seeders, NULL));
+        TRY(w_array(w, "history", fill_history, t->history, sizeof(t->history[0]), t->n_history, NULL));
+        w_close(w, '}');
         return 0;
 }
 
 int tracker_to_json_string(const struct tracker *t, bool pretty, char **ret, char **ret_cause) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0;
+        struct writer w = { .pretty = pretty };
         int r;
 
-        if (!o)
+        w.f = open_memstream(&buf, &size);
+        if (!w.f)
                 return -ENOMEM;
-        r = tracker_to_json(t, o);
+        r = w_tracker(&w, t);
+        fputc('\n', w.f);
+        bool failed = ferror(w.f) != 0;
+        if (fclose(w.f) != 0 || failed)
+                r = r < 0 ? r : -ENOMEM;
         if (r == -EINVAL)
                 return tracker_cause(ret_cause, r, "a tracker field is out of range (bad enum or time)");
         if (r < 0)
                 return r;
-        return print_document(o, pretty, ret);
+        *ret = TAKE_PTR(buf);
+        return 0;
 }
 
 int tracker_save(const char *path, const struct tracker *t, char **ret_cause) {
