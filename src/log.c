@@ -18,6 +18,7 @@ static struct {
         bool use_stderr;
         bool journal;
         FILE *file;
+        bool progress_shown; /* a progress line is on the terminal */
         char run[64];
         char phase[32];
         unsigned warnings, errors;
@@ -100,6 +101,7 @@ int log_open(const struct log_settings *s) {
 }
 
 void log_close(void) {
+        log_progress(NULL);
         if (L.file)
                 (void) fclose(L.file);
         L.file = NULL;
@@ -132,6 +134,22 @@ unsigned log_count_errors(void) {
         return L.errors;
 }
 
+/* A progress line lives on standard error when it is a terminal; log lines clear it. */
+void log_progress(const char *s) {
+        if (!isatty(STDERR_FILENO))
+                return;
+        (void) fprintf(stderr, "\r\033[K%s", s ? s : "");
+        (void) fflush(stderr);
+        L.progress_shown = s && *s;
+}
+
+static void clear_progress(FILE *f) {
+        if (!L.progress_shown || !isatty(fileno(f)))
+                return;
+        (void) fputs("\r\033[K", f);
+        L.progress_shown = false;
+}
+
 static void write_human(FILE *f, int level, const char *msg) {
         char stamp[40];
         struct timespec ts;
@@ -139,6 +157,7 @@ static void write_human(FILE *f, int level, const char *msg) {
 
         (void) clock_gettime(CLOCK_REALTIME, &ts);
         (void) gmtime_r(&ts.tv_sec, &tm);
+        clear_progress(f);
         (void) strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
         (void) fprintf(f, "%s.%03ldZ %-8s %s%s%s%s\n", stamp, ts.tv_nsec / 1000000,
                        log_level_to_string(level), L.phase[0] ? "[" : "", L.phase,

@@ -72,6 +72,10 @@ int log_internal(int level, int error, const struct log_fields *f, const char *f
 #define log_debug_errno(e, ...) log_internal(LOG_DEBUG, (e), NULL, __VA_ARGS__)
 #define log_fields(level, f, ...) log_internal((level), 0, (f), __VA_ARGS__)
 
+/* Shows s as a live progress line on standard error when it is a terminal (NULL or ""
+ * clears it); log lines written to the terminal clear it first. */
+void log_progress(const char *s);
+
 /* True when a message at level would be emitted somewhere. */
 bool log_enabled(int level);
 

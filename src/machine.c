@@ -30,6 +30,7 @@ void machine_status(const char *fmt, ...) {
                 return;
         /* Without $NOTIFY_SOCKET this does nothing. */
         (void) sd_notifyf(0, "STATUS=%s", s);
+        log_progress(s);
 }
 
 /* Test-only: $CLYDE_TEST_CRASH_AT_STEP=N kills the process after its N-th persisted step,

@@ -22,6 +22,7 @@ struct verify {
         char ***names; /* per batch: container names, aligned with the batch's images */
         size_t n_batches;
         size_t waiting;
+        size_t check_cursor, next_cursor; /* where check_nodes() resumes */
         int64_t last_progress;
         bool dirty;
         char *resource_version;
@@ -190,19 +191,25 @@ static int watch_pods(struct verify *v, const char *selector, unsigned timeout_s
         return r == -ECANCELED ? 0 : r;
 }
 
-/* A node that is gone or not Ready cannot finish: its waiting images are "node lost". */
-static void check_nodes(struct verify *v) {
+/* A node that is gone or not Ready cannot finish: its waiting images are "node lost".
+ * Looks at most max nodes (0: all), so a slow pull on many seeders stays cheap. */
+static void check_nodes(struct verify *v, size_t max) {
         struct kube_node_filter f = {};
         const char *last = NULL;
+        size_t looked = 0;
 
-        for (size_t i = 0; i < v->run->n_results; i++) {
+        for (size_t k = 0; k < v->run->n_results && (max == 0 || looked < max); k++) {
+                /* Start where the last look stopped, so every node gets its turn. */
+                size_t i = (v->check_cursor + k) % v->run->n_results;
                 struct tracker_result *res = &v->run->results[i];
+                v->next_cursor = i + 1;
                 struct node_info n = {};
                 int r;
 
                 if (res->state != TRACKER_STATE_WAITING || streq_ptr(last, res->node))
                         continue;
                 last = res->node;
+                looked++;
                 r = kube_get_node(v->m->kube, res->node, &f, &n, NULL);
                 bool lost = r == -ENOENT || (r >= 0 && n.ready != NODE_READY_TRUE);
                 const char *why = r == -ENOENT ? "node deleted" : "node not Ready";
@@ -210,11 +217,12 @@ static void check_nodes(struct verify *v) {
                 if (!lost)
                         continue;
                 v->m->nodes_lost++;
-                for (size_t j = i; j < v->run->n_results; j++)
+                for (size_t j = 0; j < v->run->n_results; j++)
                         if (v->run->results[j].state == TRACKER_STATE_WAITING &&
                             streq(v->run->results[j].node, res->node))
                                 settle(v, &v->run->results[j], TRACKER_STATE_NODE_LOST, NULL, why, NULL);
         }
+        v->check_cursor = v->next_cursor;
 }
 
 static void time_out(struct verify *v) {
@@ -270,12 +278,12 @@ static int verify_loop(struct verify *v, const char *selector) {
                         v->dirty = false;
                 }
                 if (now - last_check >= 60) {
-                        check_nodes(v);
+                        check_nodes(v, 20);
                         last_check = now;
                         continue;
                 }
                 if (left <= 0) {
-                        check_nodes(v);
+                        check_nodes(v, 0);
                         time_out(v);
                         break;
                 }
