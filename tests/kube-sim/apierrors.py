@@ -66,12 +66,18 @@ def bad_request(message):
     return ApiError(400, message, 'BadRequest')
 
 
-def forbidden(rinfo, name, user, verb, namespace):
+def forbidden(rinfo, name, user, verb, namespace, subresource=''):
     what = '%s "%s"' % (rinfo.qualified, name) if name else rinfo.qualified
     scope = ('in the namespace "%s"' % namespace) if namespace else 'at the cluster scope'
+    resource = rinfo.plural + ('/' + subresource if subresource else '')
     msg = '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s' % (
-        what, user, verb, rinfo.plural, rinfo.group, scope)
+        what, user, verb, resource, rinfo.group, scope)
     return ApiError(403, msg, 'Forbidden', _details(rinfo, name))
+
+
+def forbidden_path(user, verb, path):
+    return ApiError(403, 'forbidden: User "%s" cannot %s path "%s"' % (user, verb, path),
+                    'Forbidden', {})
 
 
 def unauthorized():

@@ -101,3 +101,27 @@ def write_kubeconfigs(d, url, token):
         'contexts:', '- name: kube-sim-cert', '  context:', '    cluster: kube-sim',
         '    user: admin-cert', '    namespace: default',
         'current-context: kube-sim-cert', '']))
+
+
+def sa_token(d, name, token=None):
+    """A service account's bearer token: given, or kept in DIR/token-sa-NAME."""
+    path = os.path.join(d, 'token-sa-' + name)
+    if token is None and os.path.exists(path):
+        with open(path) as f:
+            return f.read().strip()
+    tok = token or 'kube-sim-sa-' + secrets.token_hex(16)
+    _write(path, tok + '\n')
+    return tok
+
+
+def write_sa_kubeconfig(d, url, namespace, name, token):
+    """DIR/kubeconfig-sa-NAME: the service account's token, its namespace as default."""
+    ca = os.path.abspath(os.path.join(d, 'ca.crt'))
+    _write(os.path.join(d, 'kubeconfig-sa-' + name), '\n'.join([
+        'apiVersion: v1', 'kind: Config',
+        'clusters:', '- name: kube-sim', '  cluster:',
+        '    server: %s' % url, '    certificate-authority: %s' % ca,
+        'users:', '- name: %s' % name, '  user:', '    token: %s' % token,
+        'contexts:', '- name: kube-sim-sa-%s' % name, '  context:', '    cluster: kube-sim',
+        '    user: %s' % name, '    namespace: %s' % namespace,
+        'current-context: kube-sim-sa-%s' % name, '']))

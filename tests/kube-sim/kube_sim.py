@@ -41,7 +41,11 @@ def parse_args(argv):
     p.add_argument('--bookmark-interval', type=float, default=5.0)
     p.add_argument('--max-events', type=int, default=20000)
     p.add_argument('--no-events', action='store_true', help='do not record Event objects')
-    p.add_argument('--rbac', help='JSON policy file (see README.md)')
+    p.add_argument('--rbac', help='JSON policy file, or RBAC manifests (YAML) (see README.md)')
+    p.add_argument('--rbac-yaml', action='append', default=[], metavar='FILE',
+                   help='Kubernetes RBAC manifests (Role, ClusterRole, bindings, ServiceAccount)')
+    p.add_argument('--sa-token', action='append', default=[], metavar='[NS:]NAME=TOKEN',
+                   help='bearer token of a service account (default: generated)')
     p.add_argument('--seed', type=int, default=None)
     opts = p.parse_args(argv)
     if opts.zones < 1 or opts.nodes < 0 or opts.time_scale < 0:
@@ -52,6 +56,22 @@ def parse_args(argv):
     except ValueError:
         p.error('--arch: expected ARCH[=WEIGHT],...')
     return opts
+
+
+def service_accounts(auth, specs):
+    """{(namespace, name): token or None}: the ServiceAccounts of the RBAC manifests and
+    those given with --sa-token [NS:]NAME=TOKEN (NS defaults to the manifests' one, else
+    default)."""
+    out = {sa: None for sa in (auth.rbac.service_accounts if auth.rbac else [])}
+    for spec in specs:
+        who, sep, tok = spec.partition('=')
+        if not sep or not who or not tok:
+            raise rbac.PolicyError('--sa-token %s: expected [NAMESPACE:]NAME=TOKEN' % spec)
+        ns, _, name = who.rpartition(':')
+        if not ns:
+            ns = next((n for n, a in out if a == name), 'default')
+        out[(ns, name)] = tok
+    return out
 
 
 def ssl_context(d):
@@ -70,6 +90,9 @@ def main(argv=None):
     token = certs.admin_token(d)
     try:
         auth = rbac.Auth.from_file(token, opts.rbac) if opts.rbac else rbac.Auth(token)
+        for path in opts.rbac_yaml:
+            auth.load_rbac_yaml(path)
+        accounts = service_accounts(auth, opts.sa_token)
     except (OSError, rbac.PolicyError) as e:
         print('kube-sim: --rbac: %s' % e, file=sys.stderr)
         return 64
@@ -77,6 +100,10 @@ def main(argv=None):
     server = Server((opts.host, opts.port), cluster, ssl_context(d), auth, opts.bookmark_interval)
     url = 'https://%s:%d' % (opts.host, server.server_address[1])
     certs.write_kubeconfigs(d, url, token)
+    for (ns, name), tok in accounts.items():
+        tok = certs.sa_token(d, name, tok)
+        auth.add_service_account(ns, name, tok)
+        certs.write_sa_kubeconfig(d, url, ns, name, tok)
     with open(os.path.join(d, 'url'), 'w') as f:
         f.write(url + '\n')
     cluster.start()

@@ -6,23 +6,53 @@ Policy file (JSON, --rbac FILE), documented in README.md:
               "resources": ["nodes", "daemonsets", "nodes/status"],
               "namespaces": ["*"] }]}
 "namespaces": [""] means cluster scope only; "*" in any list matches everything.
-Members of group system:masters are always allowed.  Without --rbac every
-authenticated user may do everything.
+Members of group system:masters are always allowed.  Without a policy every
+authenticated user may do everything.  Kubernetes RBAC manifests (YAML) are evaluated
+by rbacyaml.Policy; both kinds may be loaded, a request passes when either allows it.
 """
 
 import json
 
-
-class PolicyError(ValueError):
-    pass
+import rbacyaml
+from rbacyaml import PolicyError  # noqa: F401  (one error type for both formats)
 
 
 class Auth:
     def __init__(self, admin_token, policy=None):
         self.tokens = {admin_token: ('admin', ['system:masters', 'system:authenticated'])}
         self.rules = None
+        self.rbac = None
         if policy is not None:
             self.load(policy)
+
+    def load_rbac_yaml(self, path, default_namespace='default'):
+        """Adds a file of RBAC manifests (several files accumulate)."""
+        if self.rbac is None:
+            self.rbac = rbacyaml.Policy()
+        with open(path) as f:
+            self.rbac.load_text(f.read(), path, default_namespace)
+
+    def add_service_account(self, namespace, name, token):
+        self.tokens[token] = rbacyaml.sa_user(namespace, name)
+
+    @property
+    def enforcing(self):
+        return self.rules is not None or self.rbac is not None
+
+    def authorize(self, user, groups, attrs):
+        """(allowed, reason) for rbacyaml.Attrs, as an authorizer chain answers."""
+        if 'system:masters' in groups or not self.enforcing:
+            return True, ''
+        if self.rbac is not None:
+            ok, reason = self.rbac.authorize(user, groups, attrs)
+            if ok:
+                return ok, reason
+        if self.rules is not None:
+            if not attrs.is_resource:
+                return True, ''     # the JSON policy never restricted discovery
+            if self.allowed(user, groups, attrs.verb, attrs.combined, attrs.namespace):
+                return True, ''
+        return False, ''
 
     def load(self, policy):
         if not isinstance(policy, dict):
@@ -46,11 +76,38 @@ class Auth:
 
     @classmethod
     def from_file(cls, admin_token, path):
+        """A JSON policy, or RBAC manifests when the file is not a JSON object."""
         with open(path) as f:
-            try:
-                return cls(admin_token, json.load(f))
-            except ValueError as e:
-                raise PolicyError('%s: %s' % (path, e))
+            text = f.read()
+        if not text.lstrip().startswith('{'):
+            auth = cls(admin_token)
+            auth.load_rbac_yaml(path)
+            return auth
+        try:
+            return cls(admin_token, json.loads(text))
+        except ValueError as e:
+            raise PolicyError('%s: %s' % (path, e))
+
+    def rules_for(self, user, groups, namespace):
+        """(resourceRules, nonResourceRules) a SelfSubjectRulesReview lists."""
+        if 'system:masters' in groups or not self.enforcing:
+            return ([{'verbs': ['*'], 'apiGroups': ['*'], 'resources': ['*']}],
+                    [{'verbs': ['*'], 'nonResourceURLs': ['*']}])
+        res, nonres = [], []
+        if self.rbac is not None:
+            for rule in self.rbac.rules_for(user, groups, namespace):
+                if rule.get('nonResourceURLs'):
+                    nonres.append({'verbs': rule['verbs'], 'nonResourceURLs': rule['nonResourceURLs']})
+                else:
+                    r = {k: rule[k] for k in ('verbs', 'apiGroups', 'resources', 'resourceNames')
+                         if rule.get(k)}
+                    res.append(r)
+        for r in self.rules or []:
+            if user in (r.get('users') or []) or set(groups) & set(r.get('groups') or []) \
+                    or '*' in (r.get('users') or []):
+                if _has(r.get('namespaces', ['*']), namespace) or _has(r.get('namespaces', ['*']), ''):
+                    res.append({'verbs': r['verbs'], 'apiGroups': ['*'], 'resources': r['resources']})
+        return res, nonres
 
     def user_for_token(self, token):
         return self.tokens.get(token)

@@ -67,9 +67,11 @@ def discovery(path):
                 'serverAddressByClientCIDRs': [{'clientCIDR': '0.0.0.0/0',
                                                 'serverAddress': '127.0.0.1:6443'}]}
     if path == '/apis':
-        gv = {'groupVersion': 'apps/v1', 'version': 'v1'}
-        return {'kind': 'APIGroupList', 'apiVersion': 'v1',
-                'groups': [{'name': 'apps', 'versions': [gv], 'preferredVersion': gv}]}
+        groups = []
+        for g in ('apps', 'authorization.k8s.io'):
+            gv = {'groupVersion': g + '/v1', 'version': 'v1'}
+            groups.append({'name': g, 'versions': [gv], 'preferredVersion': gv})
+        return {'kind': 'APIGroupList', 'apiVersion': 'v1', 'groups': groups}
     if path == '/apis/apps':
         gv = {'groupVersion': 'apps/v1', 'version': 'v1'}
         return {'kind': 'APIGroup', 'apiVersion': 'v1', 'name': 'apps', 'versions': [gv],
@@ -78,6 +80,4 @@ def discovery(path):
         return _resource_list('v1', [r for r in RESOURCES.values() if not r.group])
     if path == '/apis/apps/v1':
         return _resource_list('apps/v1', [RESOURCES['daemonsets']])
-    if path == '/openapi/v3':
-        return {'paths': {}}
     return None

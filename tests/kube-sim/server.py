@@ -12,7 +12,9 @@ import urllib.parse
 import admin
 import api
 import apierrors
+import authz
 import rbac
+import rbacyaml
 import labelsel as sel
 from resources import RESOURCES, discovery
 from store import dumps
@@ -209,8 +211,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(code, out if isinstance(out, bytes) else dumps(out), ctype=ctype)
             return
         target = route(url.path)
+        review = authz.route(url.path) if target is None else None
         verb = verb_for(self.command, target[2] if target else 'x', self.query)
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
+        if review is not None:
+            resource = review.plural
         user = None
         try:
             # the body is read before anything can answer (auth, faults, errors): on a
@@ -219,7 +224,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             user = self.authenticate()
             if self.apply_faults(cluster, verb, target[0].plural if target else resource):
                 return
-            if target is None:
+            if review is not None:
+                self.serve_review(review, verb, user)
+            elif target is None:
+                self.check_path(user, url.path)
                 self.serve_nonresource(url.path)
             else:
                 self.serve_resource(cluster, target, verb, resource, user)
@@ -296,11 +304,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise apierrors.expired_continue()
         return False
 
+    def check_path(self, user, path):
+        verb = 'get' if self.command == 'HEAD' else self.command.lower()
+        ok, _ = self.server.auth.authorize(user[0], user[1], rbacyaml.Attrs(verb, path=path))
+        if not ok:
+            raise apierrors.forbidden_path(user[0], verb, path)
+
+    def serve_review(self, rinfo, verb, user):
+        ok, _ = self.server.auth.authorize(user[0], user[1],
+                                           rbacyaml.Attrs(verb, rinfo.group, rinfo.plural))
+        if not ok:
+            raise apierrors.forbidden(rinfo, '', user[0], verb, '')
+        if verb != 'create':
+            raise apierrors.method_not_allowed(self.command)
+        code, out = authz.handle(self.server.auth, rinfo, user, self.body)
+        self.send_body(code, out)
+
     def serve_nonresource(self, path):
         if path in ('/healthz', '/readyz', '/livez'):
             self.send_body(200, b'ok', ctype='text/plain; charset=utf-8')
             return
-        doc = discovery(path)
+        doc = discovery(path) or authz.discovery(path)
         if path.startswith('/openapi/'):
             raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound')
         if doc is None:
@@ -311,8 +335,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def serve_resource(self, cluster, target, verb, resource, user):
         rinfo, ns, name, sub = target
-        if not self.server.auth.allowed(user[0], user[1], verb, resource, ns):
-            raise apierrors.forbidden(rinfo, name, user[0], verb, ns)
+        # as the real request-info resolver: /api/v1/namespaces/NAME is in namespace NAME
+        authz_ns = name if rinfo.plural == 'namespaces' and name else ns
+        ok, _ = self.server.auth.authorize(user[0], user[1], rbacyaml.Attrs(
+            verb, rinfo.group, rinfo.plural, sub, name, authz_ns))
+        if not ok:
+            raise apierrors.forbidden(rinfo, name, user[0], verb, authz_ns, sub)
         if verb == 'watch':
             self.serve_watch(cluster, rinfo, ns, name)
             return
