@@ -9,6 +9,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "machine.h"
+#include "metrics.h"
 #include "macro.h"
 #include "session.h"
 #include "status.h"
@@ -57,6 +58,23 @@ static bool same_images(const struct tracker_run *run, const struct image_list *
         return true;
 }
 
+/* The Prometheus textfile, when configured; a failure to write it is only a warning. */
+static void write_metrics(struct session *s, const struct machine *m, int exit_code) {
+        _cleanup_(freep) char *cause = NULL;
+        const struct http_counter *counters = NULL;
+        struct metrics_input in;
+
+        if (isempty(s->config->metrics_file))
+                return;
+        metrics_input_init(&in, s->tracker, now_seconds());
+        in.n_counters = http_client_counters(kube_http(s->kube), &counters);
+        in.counters = counters;
+        in.target = m->last_target;
+        in.exit_code = exit_code;
+        if (metrics_write(s->config->metrics_file, &in, &cause) < 0)
+                log_warning("cannot write metrics to '%s': %s", s->config->metrics_file, strempty(cause));
+}
+
 static int run_cycle(struct session *s) {
         struct machine m = {
                 .config = s->config,
@@ -64,6 +82,7 @@ static int run_cycle(struct session *s) {
                 .tracker = s->tracker,
                 .tracker_path = s->config->tracker_file,
                 .images = s->images,
+                .last_target = -1,
         };
         int r;
 
@@ -85,6 +104,7 @@ static int run_cycle(struct session *s) {
         if (r == 0)
                 r = machine_run(&m);
 out:
+        write_metrics(s, &m, r);
         machine_seeders_free(&m);
         return r;
 }
@@ -110,6 +130,7 @@ int command_dispatch(const struct cli *cli, struct config *c) {
         size_t len = 0;
         int r;
 
+        log_set_phase("start");
         switch (cli->command) {
         case CLI_STATUS:
                 return status_show(c, cli->json);

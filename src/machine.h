@@ -46,6 +46,7 @@ struct machine {
 
         unsigned nodes_lost; /* seeders that vanished or went NotReady during this run */
         bool access_checked; /* permissions reviewed in this process */
+        long last_target;    /* target of the run that ended last, -1 when none ended */
 };
 
 /* Before the first change to the cluster in this process: checks that every permission a

@@ -157,6 +157,7 @@ static int finish(struct machine *m, unsigned failures) {
                    "run %s finished: %zu seeders (target %u), %zu images, %u failures, %u nodes lost, %lld s",
                    run->id, m->tracker->n_seeders, run->target, run->n_images, failures, m->nodes_lost,
                    (long long) (now - run->started_at));
+        m->last_target = run->target;
         tracker_run_end(m->tracker);
         return machine_persist(m);
 }

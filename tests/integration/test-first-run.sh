@@ -5,7 +5,8 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 sim_start --nodes 50 --zones 3 --time-scale 0.02 --images-per-node 10
-write_ini "$WORK/seeder.ini"
+write_ini "$WORK/seeder.ini" "[state]" "metrics_file = metrics/clyde-seed.prom"
+mkdir -p "$WORK/metrics"
 printf '# images for the test\nnginx:1.27\nredis:7.4\n\ngcr.io/distroless/static-debian12:nonroot\nnginx:1.27\n' >"$WORK/images.txt"
 
 seed --config "$WORK/seeder.ini"
@@ -29,6 +30,15 @@ for img in docker.io/library/nginx:1.27 docker.io/library/redis:7.4; do
         seeders_with=$(comm -12 <(sim labelled p2p-seeder=true | sort) <(sim nodes-with-image "$img" | sort) | wc -l)
         is "$seeders_with" 20 "node.status.images of every seeder lists $img"
 done
+
+# The Prometheus textfile of the run.
+prom=$WORK/metrics/clyde-seed.prom
+grep -qx "clyde_seed_seeders 20" "$prom"; ok $? "metrics: clyde_seed_seeders 20"
+grep -qx "clyde_seed_seeders_target 20" "$prom"; ok $? "metrics: clyde_seed_seeders_target 20"
+grep -qx 'clyde_seed_image_seeders{image="docker.io/library/nginx:1.27"} 20' "$prom"; ok $? "metrics: nginx on 20 seeders"
+grep -qx "clyde_seed_last_exit_code 0" "$prom"; ok $? "metrics: last exit code 0"
+grep -qE '^clyde_seed_api_requests_total\{verb="PATCH",code="200"\} 20$' "$prom"; ok $? "metrics: 20 label patches counted"
+is "$(stat -c %a "$prom")" 644 "metrics file is 0644 for node_exporter"
 
 # A second run with nothing to do: no POST, PUT, PATCH or DELETE.
 sim admin DELETE /_sim/stats >/dev/null
