@@ -9,26 +9,10 @@
 
 #include "labelsel.h"
 #include "macro.h"
+#include "util.h"
 
 #define DEFAULT_DOMAIN "docker.io"
 #define QUOTE_MAX 200
-
-_printf_(2, 3) static int cause(char **ret_cause, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!ret_cause)
-                return -EINVAL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*ret_cause);
-        *ret_cause = s;
-        return -EINVAL;
-}
 
 static bool is_lower_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -213,9 +197,9 @@ static int check_path(const char *path, char **ret_cause) {
                         if (*p >= 'A' && *p <= 'Z')
                                 *p = (char) (*p - 'A' + 'a');
                 if (path_valid(lower))
-                        return cause(ret_cause, "repository name must be lowercase");
+                        return cause_fmt(ret_cause, "repository name must be lowercase");
         }
-        return cause(ret_cause, "invalid repository path '%s'", path);
+        return cause_fmt(ret_cause, "invalid repository path '%s'", path);
 }
 
 /* ---- parsing and normalisation ---- */
@@ -235,15 +219,15 @@ static int check_chars(const char *s, char **ret_cause) {
         size_t hex = strspn(s, "0123456789abcdef");
 
         if (*s == '\0')
-                return cause(ret_cause, "empty reference");
+                return cause_fmt(ret_cause, "empty reference");
         for (const char *p = s; *p; p++) {
                 if (*p == ' ' || *p == '\t')
-                        return cause(ret_cause, "contains whitespace");
+                        return cause_fmt(ret_cause, "contains whitespace");
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        return cause(ret_cause, "contains a control character");
+                        return cause_fmt(ret_cause, "contains a control character");
         }
         if (hex == 64 && s[64] == '\0')
-                return cause(ret_cause, "a 64-character hexadecimal string is an image ID, not a reference");
+                return cause_fmt(ret_cause, "a 64-character hexadecimal string is an image ID, not a reference");
         return 0;
 }
 
@@ -255,7 +239,7 @@ static int split_tag_digest(char *s, char **name, char **tag, char **digest, cha
         if (at) {
                 *at = '\0';
                 if (!image_digest_valid(at + 1))
-                        return cause(ret_cause, "invalid digest '%s'", at + 1);
+                        return cause_fmt(ret_cause, "invalid digest '%s'", at + 1);
                 *digest = at + 1;
         }
         slash = strrchr(s, '/');
@@ -263,14 +247,14 @@ static int split_tag_digest(char *s, char **name, char **tag, char **digest, cha
         if (colon && (!slash || colon > slash)) {
                 *colon = '\0';
                 if (!tag_valid(colon + 1))
-                        return cause(ret_cause,
+                        return cause_fmt(ret_cause,
                                      "invalid tag '%s': up to %d of letters, digits, '_', '.', '-', not starting with '.' or '-'",
                                      colon + 1, IMAGES_TAG_MAX);
                 *tag = colon + 1;
         }
         *name = s;
         if (*s == '\0')
-                return cause(ret_cause, "missing repository name");
+                return cause_fmt(ret_cause, "missing repository name");
         return 0;
 }
 
@@ -328,7 +312,7 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_cause) {
                 return k;
         split_domain(name, &domain, &path);
         if (!domain_valid(domain))
-                return cause(ret_cause, "invalid registry host '%s'", domain);
+                return cause_fmt(ret_cause, "invalid registry host '%s'", domain);
         k = check_path(path, ret_cause);
         if (k < 0)
                 return k;
@@ -340,7 +324,7 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_cause) {
                 return k;
         /* As distribution does, the limit applies to the normalised name. */
         if (strlen(r.domain) + 1 + strlen(r.path) > IMAGES_NAME_MAX)
-                return cause(ret_cause, "repository name longer than %d characters once normalised",
+                return cause_fmt(ret_cause, "repository name longer than %d characters once normalised",
                              IMAGES_NAME_MAX);
         *ret = r;
         memset(&r, 0, sizeof(r));
@@ -611,10 +595,24 @@ static const char *strip_runtime_prefix(const char *s) {
         return s;
 }
 
+/* Whether name can designate want at all: normalisation only adds a registry and
+ * "library/" in front, so the last path component (and a digest) appear verbatim. Saves
+ * parsing the ~100 names of each node's status.images for every wanted image. */
+static bool name_may_match(const char *name, const struct image_ref *want) {
+        const char *base = strrchr(want->path, '/');
+
+        base = base ? base + 1 : want->path;
+        if (!strstr(name, base))
+                return false;
+        return !want->digest || strstr(name, want->digest);
+}
+
 bool image_name_matches(const char *kubelet_name, const struct image_ref *want) {
         _cleanup_(image_ref_done) struct image_ref have = {};
 
-        if (!kubelet_name || !want || image_ref_parse(strip_runtime_prefix(kubelet_name), &have, NULL) < 0)
+        if (!kubelet_name || !want || !want->path || !name_may_match(kubelet_name, want))
+                return false;
+        if (image_ref_parse(strip_runtime_prefix(kubelet_name), &have, NULL) < 0)
                 return false;
         if (!streq(have.domain, want->domain) || !streq(have.path, want->path))
                 return false;

@@ -9,23 +9,7 @@
 #include <string.h>
 
 #include "macro.h"
-
-_printf_(2, 3) static int cause(char **ret_cause, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!ret_cause)
-                return -EINVAL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*ret_cause);
-        *ret_cause = s;
-        return -EINVAL;
-}
+#include "util.h"
 
 static bool is_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -82,21 +66,21 @@ int label_key_validate(const char *key, char **ret_cause) {
         size_t len;
 
         if (isempty(key))
-                return cause(ret_cause, "empty label key");
+                return cause_fmt(ret_cause, "empty label key");
         slash = strchr(key, '/');
         name = slash ? slash + 1 : key;
         if (slash && !dns_subdomain_valid_n(key, (size_t) (slash - key)))
-                return cause(ret_cause,
+                return cause_fmt(ret_cause,
                              "invalid label key '%s': prefix must be a DNS-1123 subdomain of at most 253 characters",
                              key);
         len = strlen(name);
         if (len == 0)
-                return cause(ret_cause, "invalid label key '%s': name part is empty", key);
+                return cause_fmt(ret_cause, "invalid label key '%s': name part is empty", key);
         if (len > 63)
-                return cause(ret_cause, "invalid label key '%s': name part longer than 63 characters",
+                return cause_fmt(ret_cause, "invalid label key '%s': name part longer than 63 characters",
                              key);
         if (!label_name_chars_valid(name, len))
-                return cause(ret_cause,
+                return cause_fmt(ret_cause,
                              "invalid label key '%s': name must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric",
                              key);
         return 0;
@@ -106,14 +90,14 @@ int label_value_validate(const char *value, char **ret_cause) {
         size_t len;
 
         if (!value)
-                return cause(ret_cause, "missing label value");
+                return cause_fmt(ret_cause, "missing label value");
         len = strlen(value);
         if (len == 0)
                 return 0;
         if (len > 63)
-                return cause(ret_cause, "invalid label value '%s': longer than 63 characters", value);
+                return cause_fmt(ret_cause, "invalid label value '%s': longer than 63 characters", value);
         if (!label_name_chars_valid(value, len))
-                return cause(ret_cause,
+                return cause_fmt(ret_cause,
                              "invalid label value '%s': must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric",
                              value);
         return 0;
@@ -125,13 +109,13 @@ int label_pair_parse(const char *s, char **ret_key, char **ret_value, char **ret
         int r;
 
         if (!s || !(eq = strchr(s, '=')))
-                return cause(ret_cause, "invalid label '%s': expected key=value", strempty(s));
+                return cause_fmt(ret_cause, "invalid label '%s': expected key=value", strempty(s));
         k = strndup(s, (size_t) (eq - s));
         v = strdup(eq + 1);
         if (!k || !v)
                 return -ENOMEM;
         if (strchr(v, '='))
-                return cause(ret_cause, "invalid label '%s': more than one '='", s);
+                return cause_fmt(ret_cause, "invalid label '%s': more than one '='", s);
         r = label_key_validate(k, ret_cause);
         if (r < 0)
                 return r;
@@ -205,7 +189,7 @@ static int parse_value(struct lexer *lx, struct labelsel_req *req, char **ret_ca
                 errno = 0;
                 (void) strtoll(v, &end, 10);
                 if (*v == '\0' || *end || errno)
-                        return cause(ret_cause, "position %zu: '%s' needs an integer value, got '%s'",
+                        return cause_fmt(ret_cause, "position %zu: '%s' needs an integer value, got '%s'",
                                      lx->pos, req->key, v);
         } else {
                 r = label_value_validate(v, ret_cause);
@@ -220,7 +204,7 @@ static int parse_set(struct lexer *lx, struct labelsel_req *req, char **ret_caus
 
         skip_space(lx);
         if (lx->s[lx->pos] != '(')
-                return cause(ret_cause, "position %zu: expected '(' after '%s'", lx->pos,
+                return cause_fmt(ret_cause, "position %zu: expected '(' after '%s'", lx->pos,
                              req->op == LABELSEL_IN ? "in" : "notin");
         lx->pos++;
         for (;;) {
@@ -231,13 +215,13 @@ static int parse_set(struct lexer *lx, struct labelsel_req *req, char **ret_caus
                 if (lx->s[lx->pos] == ')')
                         break;
                 if (lx->s[lx->pos] != ',')
-                        return cause(ret_cause, "position %zu: expected ',' or ')' in the value set of '%s'",
+                        return cause_fmt(ret_cause, "position %zu: expected ',' or ')' in the value set of '%s'",
                                      lx->pos, req->key);
                 lx->pos++;
         }
         lx->pos++;
         if (req->n_values == 1 && req->values[0][0] == '\0')
-                return cause(ret_cause, "position %zu: empty value set for '%s'", lx->pos, req->key);
+                return cause_fmt(ret_cause, "position %zu: empty value set for '%s'", lx->pos, req->key);
         return 0;
 }
 
@@ -271,7 +255,7 @@ static int parse_op(struct lexer *lx, struct labelsel_req *req, char **ret_cause
         else if (streq(w, "notin"))
                 req->op = LABELSEL_NOTIN;
         else
-                return cause(ret_cause, "position %zu: expected an operator after '%s', got '%s'",
+                return cause_fmt(ret_cause, "position %zu: expected an operator after '%s', got '%s'",
                              lx->pos - strlen(w), req->key, *w ? w : (char[]){ *p, 0 });
         return 2;
 }
@@ -289,7 +273,7 @@ static int parse_req(struct lexer *lx, struct labelsel_req *req, char **ret_caus
         if (r < 0)
                 return r;
         if (*req->key == '\0')
-                return cause(ret_cause, "position %zu: expected a label key", lx->pos);
+                return cause_fmt(ret_cause, "position %zu: expected a label key", lx->pos);
         r = label_key_validate(req->key, ret_cause);
         if (r < 0)
                 return r;
@@ -337,12 +321,12 @@ int labelsel_parse(const char *s, struct labelsel **ret, char **ret_cause) {
                 if (lx.s[lx.pos] == '\0')
                         break;
                 if (lx.s[lx.pos] != ',')
-                        return cause(ret_cause, "position %zu: expected ',' or the end of the selector, got '%c'",
+                        return cause_fmt(ret_cause, "position %zu: expected ',' or the end of the selector, got '%c'",
                                      lx.pos, lx.s[lx.pos]);
                 lx.pos++;
                 skip_space(&lx);
                 if (lx.s[lx.pos] == '\0')
-                        return cause(ret_cause, "position %zu: trailing ','", lx.pos);
+                        return cause_fmt(ret_cause, "position %zu: trailing ','", lx.pos);
         }
         *ret = TAKE_PTR(sel);
         return 0;

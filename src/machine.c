@@ -117,6 +117,60 @@ const char *machine_api_error(struct machine *m, int r) {
         return e && !isempty(e->message) ? e->message : strerror(r < 0 ? -r : r);
 }
 
+bool machine_want_image(const char *name, void *userdata) {
+        const struct image_list *l = userdata;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (image_name_matches(name, &l->entries[i].ref))
+                        return true;
+        return false;
+}
+
+/* Replaces the node's matching status.images names (several names may designate one
+ * image) by the distinct wanted references it holds. */
+int machine_held_images(struct node_info *n, const struct image_list *l) {
+        char **held = NULL;
+        size_t k = 0;
+
+        if (n->n_images == 0)
+                return 0;
+        held = calloc(MIN(l->n, n->n_images) + 1, sizeof(char *));
+        if (!held)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n && k < n->n_images; i++)
+                for (size_t j = 0; j < n->n_images; j++)
+                        if (image_name_matches(n->images[j], &l->entries[i].ref)) {
+                                held[k] = strdup(l->entries[i].ref.normalized);
+                                if (!held[k]) {
+                                        strv_free(held);
+                                        return -ENOMEM;
+                                }
+                                k++;
+                                break;
+                        }
+        for (size_t j = 0; j < n->n_images; j++)
+                free(n->images[j]);
+        free(n->images);
+        n->images = held;
+        n->n_images = k;
+        return 0;
+}
+
+int machine_seeder_take(struct machine *m, struct node_info *n) {
+        struct machine_seeder *ns = realloc(m->seeders, (m->n_seeders + 1) * sizeof(*ns));
+
+        if (!ns)
+                return -ENOMEM;
+        m->seeders = ns;
+        m->seeders[m->n_seeders++] = (struct machine_seeder) {
+                .node = TAKE_PTR(n->name),
+                .images = TAKE_PTR(n->images),
+                .n_images = n->n_images,
+        };
+        n->n_images = 0;
+        return 0;
+}
+
 void machine_seeders_free(struct machine *m) {
         for (size_t i = 0; i < m->n_seeders; i++) {
                 free(m->seeders[i].node);

@@ -74,6 +74,17 @@ int machine_exit_code(int r);
 
 void machine_seeders_free(struct machine *m);
 
+/* kube_node_filter.want_image for the wanted images (userdata: struct image_list). */
+bool machine_want_image(const char *name, void *userdata);
+
+/* Replaces n->images (kubelet names matching wanted images; several names may designate
+ * one image) by the distinct normalised references of the wanted images it holds.
+ * Returns 0 or -ENOMEM. */
+int machine_held_images(struct node_info *n, const struct image_list *l);
+
+/* Appends a seeder to m->seeders, taking n's name and images. Returns 0 or -ENOMEM. */
+int machine_seeder_take(struct machine *m, struct node_info *n);
+
 /* The API server's message for the last failed call, or strerror(-r). Borrowed. */
 const char *machine_api_error(struct machine *m, int r);
 

@@ -11,26 +11,10 @@
 #include "images.h"
 #include "labelsel.h"
 #include "macro.h"
+#include "util.h"
 
 #define DS_NAME_MAX 63
 #define DS_PREFIX "clyde-seed-"
-
-_printf_(2, 3) static int cause(char **ret_cause, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!ret_cause)
-                return -EINVAL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*ret_cause);
-        *ret_cause = s;
-        return -EINVAL;
-}
 
 /* ---- small helpers ---- */
 
@@ -103,7 +87,7 @@ int manifest_daemonset_name(const char *run_id, unsigned batch, char **ret, char
         while (n > 0 && id[n - 1] == '-')
                 n--;
         if (n == 0)
-                return cause(ret_cause, "run id '%s' has no letters or digits", strempty(run_id));
+                return cause_fmt(ret_cause, "run id '%s' has no letters or digits", strempty(run_id));
         snprintf(suffix, sizeof(suffix), "-%u", batch);
         room = DS_NAME_MAX - strlen(DS_PREFIX) - strlen(suffix);
         if (n > room || strlen(run_id) >= sizeof(id) - 1) {
@@ -322,18 +306,18 @@ static json_object *pod_spec(struct jb *b, const struct manifest_params *p) {
 
 static int check_images(const struct manifest_params *p, char **ret_cause) {
         if (p->n_images == 0 || !p->images || !p->container_names)
-                return cause(ret_cause, "no image in batch %u", p->batch);
+                return cause_fmt(ret_cause, "no image in batch %u", p->batch);
         for (size_t i = 0; i < p->n_images; i++) {
                 const char *n = p->container_names[i];
                 if (isempty(p->images[i]))
-                        return cause(ret_cause, "image %zu of batch %u is empty", i, p->batch);
+                        return cause_fmt(ret_cause, "image %zu of batch %u is empty", i, p->batch);
                 if (!dns_label_valid(n))
-                        return cause(ret_cause, "container name '%s' is not a DNS-1123 label", strempty(n));
+                        return cause_fmt(ret_cause, "container name '%s' is not a DNS-1123 label", strempty(n));
                 if (streq(n, IMAGES_RESERVED_NAME))
-                        return cause(ret_cause, "container name '%s' is reserved for the init container", n);
+                        return cause_fmt(ret_cause, "container name '%s' is reserved for the init container", n);
                 for (size_t j = 0; j < i; j++)
                         if (streq(p->container_names[j], n))
-                                return cause(ret_cause, "container name '%s' is used twice", n);
+                                return cause_fmt(ret_cause, "container name '%s' is used twice", n);
         }
         return 0;
 }
@@ -341,7 +325,7 @@ static int check_images(const struct manifest_params *p, char **ret_cause) {
 static int check_strings(const char *what, const char *const *v, size_t n, char **ret_cause) {
         for (size_t i = 0; i < n; i++)
                 if (isempty(v[i]))
-                        return cause(ret_cause, "%s %zu is empty", what, i);
+                        return cause_fmt(ret_cause, "%s %zu is empty", what, i);
         return 0;
 }
 
@@ -350,7 +334,7 @@ static int check_resources(const struct manifest_params *p, char **ret_cause) {
 
         for (size_t i = 0; i < ELEMENTSOF(q); i++)
                 if (q[i] && !manifest_quantity_valid(q[i]))
-                        return cause(ret_cause, "invalid resource quantity '%s'", q[i]);
+                        return cause_fmt(ret_cause, "invalid resource quantity '%s'", q[i]);
         return 0;
 }
 
@@ -358,20 +342,20 @@ static int check_params(const struct manifest_params *p, char **ret_cause) {
         int r;
 
         if (!dns_label_valid(p->namespace))
-                return cause(ret_cause, "namespace '%s' is not a DNS-1123 label", strempty(p->namespace));
+                return cause_fmt(ret_cause, "namespace '%s' is not a DNS-1123 label", strempty(p->namespace));
         if (!dns_subdomain_valid(p->name))
-                return cause(ret_cause, "DaemonSet name '%s' is not a DNS-1123 subdomain", strempty(p->name));
+                return cause_fmt(ret_cause, "DaemonSet name '%s' is not a DNS-1123 subdomain", strempty(p->name));
         if (isempty(p->run_id) || label_value_validate(p->run_id, NULL) < 0)
-                return cause(ret_cause, "run id '%s' is not a valid label value", strempty(p->run_id));
+                return cause_fmt(ret_cause, "run id '%s' is not a valid label value", strempty(p->run_id));
         r = label_key_validate(p->label_key, ret_cause);
         if (r >= 0)
                 r = label_value_validate(p->label_value, ret_cause);
         if (r < 0)
                 return r;
         if (p->n_nodes == 0 || !p->nodes)
-                return cause(ret_cause, "no node needs batch %u", p->batch);
+                return cause_fmt(ret_cause, "no node needs batch %u", p->batch);
         if (p->helper_image && isempty(p->helper_image))
-                return cause(ret_cause, "empty helper image");
+                return cause_fmt(ret_cause, "empty helper image");
         r = check_images(p, ret_cause);
         if (r >= 0)
                 r = check_strings("node name", p->nodes, p->n_nodes, ret_cause);

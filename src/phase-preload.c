@@ -41,30 +41,15 @@ static bool node_reports(const struct machine_seeder *ms, const struct image_ent
 /* After a resume the nodes were not read in this process: read the seeders now. */
 static int on_seeder_node(struct node_info *n, void *userdata) {
         struct machine *m = userdata;
-        struct machine_seeder *ns = realloc(m->seeders, (m->n_seeders + 1) * sizeof(*ns));
+        int r = machine_held_images(n, m->images);
 
-        if (!ns)
-                return -ENOMEM;
-        m->seeders = ns;
-        m->seeders[m->n_seeders++] = (struct machine_seeder) {
-                .node = TAKE_PTR(n->name), .images = TAKE_PTR(n->images), .n_images = n->n_images };
-        n->n_images = 0;
-        return 0;
-}
-
-static bool want_image(const char *name, void *userdata) {
-        const struct image_list *l = userdata;
-
-        for (size_t i = 0; i < l->n; i++)
-                if (image_name_matches(name, &l->entries[i].ref))
-                        return true;
-        return false;
+        return r < 0 ? r : machine_seeder_take(m, n);
 }
 
 static int read_seeders(struct machine *m) {
         struct kube_node_filter f = { .seeder_label_key = m->config->label_key,
                                       .owner_annotation_key = CLYDE_OWNER_ANNOTATION,
-                                      .want_image = want_image,
+                                      .want_image = machine_want_image,
                                       .userdata = (void *) m->images };
         struct kube_list_options lo = { .label_selector = m->config->label,
                                         .limit = (unsigned) m->config->page_size };

@@ -25,50 +25,11 @@ static void node_set_done(struct node_set *s) {
         s->n = s->alloc = 0;
 }
 
-static bool want_image(const char *name, void *userdata) {
-        const struct image_list *l = userdata;
-
-        for (size_t i = 0; i < l->n; i++)
-                if (image_name_matches(name, &l->entries[i].ref))
-                        return true;
-        return false;
-}
-
 static struct node_info *node_set_find(struct node_set *s, const char *name) {
         for (size_t i = 0; i < s->n; i++)
                 if (streq(s->nodes[i].name, name))
                         return &s->nodes[i];
         return NULL;
-}
-
-/* Replaces the node's matching status.images names (several names may designate one
- * image) by the distinct wanted references it holds. */
-static int held_images(struct node_info *n, const struct image_list *l) {
-        char **held = NULL;
-        size_t k = 0;
-
-        if (n->n_images == 0)
-                return 0;
-        held = calloc(MIN(l->n, n->n_images) + 1, sizeof(char *));
-        if (!held)
-                return -ENOMEM;
-        for (size_t i = 0; i < l->n && k < n->n_images; i++)
-                for (size_t j = 0; j < n->n_images; j++)
-                        if (image_name_matches(n->images[j], &l->entries[i].ref)) {
-                                held[k] = strdup(l->entries[i].ref.normalized);
-                                if (!held[k]) {
-                                        strv_free(held);
-                                        return -ENOMEM;
-                                }
-                                k++;
-                                break;
-                        }
-        for (size_t j = 0; j < n->n_images; j++)
-                free(n->images[j]);
-        free(n->images);
-        n->images = held;
-        n->n_images = k;
-        return 0;
 }
 
 static int on_node(struct node_info *n, void *userdata) {
@@ -78,7 +39,7 @@ static int on_node(struct node_info *n, void *userdata) {
         /* The second list (seeders outside node_selector) must not repeat nodes. */
         if (!s->selected && node_set_find(s, n->name))
                 return 0;
-        r = held_images(n, s->images);
+        r = machine_held_images(n, s->images);
         if (r < 0)
                 return r;
         if (s->n == s->alloc) {
@@ -117,7 +78,7 @@ static int list_nodes(struct machine *m, struct node_set *s) {
         struct kube_node_filter f = {
                 .seeder_label_key = c->label_key,
                 .owner_annotation_key = CLYDE_OWNER_ANNOTATION,
-                .want_image = want_image,
+                .want_image = machine_want_image,
                 .userdata = (void *) m->images,
         };
         struct kube_list_options lo = { .limit = (unsigned) c->page_size };
@@ -191,21 +152,6 @@ static bool pulls_images(enum select_action a) {
         return a == SELECT_KEEP || a == SELECT_ADOPT || a == SELECT_ADD;
 }
 
-/* Keeps, for preload, the wanted images each seeder's node already reports. */
-static int remember_seeder(struct machine *m, struct node_info *n) {
-        struct machine_seeder *ns = realloc(m->seeders, (m->n_seeders + 1) * sizeof(*ns));
-
-        if (!ns)
-                return -ENOMEM;
-        m->seeders = ns;
-        m->seeders[m->n_seeders++] = (struct machine_seeder) {
-                .node = TAKE_PTR(n->name),
-                .images = TAKE_PTR(n->images),
-                .n_images = n->n_images,
-        };
-        n->n_images = 0;
-        return 0;
-}
 
 /* Records the plan and brings the tracker's seeder list in line with it: seeders are
  * what the labels say (plus the ones about to be labelled). */
@@ -240,7 +186,7 @@ static int record_plan(struct machine *m, const struct select_plan *p, struct no
                 if (r < 0)
                         return r;
                 if (pulls_images(e->action)) {
-                        r = remember_seeder(m, n);
+                        r = machine_seeder_take(m, n);
                         if (r < 0)
                                 return r;
                 }

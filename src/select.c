@@ -10,25 +10,9 @@
 #include <string.h>
 
 #include "macro.h"
+#include "util.h"
 
 #define NO_ACTION (-1)
-
-_printf_(2, 3) static int cause(char **ret_cause, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!ret_cause)
-                return -EINVAL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*ret_cause);
-        *ret_cause = s;
-        return -EINVAL;
-}
 
 /* Working state per input node. */
 struct slot {
@@ -539,17 +523,17 @@ static int build_plan(struct ctx *c, size_t target, struct select_plan **ret) {
 
 static int check_input(const struct select_input *in, char **ret_cause) {
         if (!(in->percentage > 0 && in->percentage <= 100))
-                return cause(ret_cause, "percentage must be in (0, 100], got %g", in->percentage);
+                return cause_fmt(ret_cause, "percentage must be in (0, 100], got %g", in->percentage);
         if (in->max_seeders > 0 && in->min_seeders > in->max_seeders)
-                return cause(ret_cause, "min_seeders %zu > max_seeders %zu", in->min_seeders, in->max_seeders);
+                return cause_fmt(ret_cause, "min_seeders %zu > max_seeders %zu", in->min_seeders, in->max_seeders);
         if (!in->label_value)
-                return cause(ret_cause, "no seeder label value");
+                return cause_fmt(ret_cause, "no seeder label value");
         for (size_t i = 0; i < in->n_nodes; i++)
                 if (isempty(in->nodes[i].name))
-                        return cause(ret_cause, "node %zu has no name", i);
+                        return cause_fmt(ret_cause, "node %zu has no name", i);
         for (size_t i = 0; i < in->n_tracked; i++)
                 if (!in->tracked[i])
-                        return cause(ret_cause, "tracked seeder %zu has no name", i);
+                        return cause_fmt(ret_cause, "tracked seeder %zu has no name", i);
         return 0;
 }
 

@@ -9,23 +9,7 @@
 
 #include "labelsel.h"
 #include "macro.h"
-
-_printf_(2, 3) static int cause(char **ret_cause, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        if (!ret_cause)
-                return -EINVAL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*ret_cause);
-        *ret_cause = s;
-        return -EINVAL;
-}
+#include "util.h"
 
 static bool effect_valid(const char *e) {
         return streq(e, "NoSchedule") || streq(e, "PreferNoSchedule") || streq(e, "NoExecute");
@@ -35,7 +19,7 @@ static bool effect_valid(const char *e) {
 static int bad_part(const char *spec, char **ret_cause) {
         _cleanup_(freep) char *inner = ret_cause ? TAKE_PTR(*ret_cause) : NULL;
 
-        return cause(ret_cause, "invalid toleration '%s': %s", spec, strempty(inner));
+        return cause_fmt(ret_cause, "invalid toleration '%s': %s", spec, strempty(inner));
 }
 
 static int parse_key_value(const char *spec, char *kv, struct toleration *t, char **ret_cause) {
@@ -53,11 +37,11 @@ static int parse_key_value(const char *spec, char *kv, struct toleration *t, cha
                 t->op = TOLERATION_EXISTS;
         if (streq(kv, "*")) {
                 if (eq)
-                        return cause(ret_cause, "invalid toleration '%s': '*' cannot take a value", spec);
+                        return cause_fmt(ret_cause, "invalid toleration '%s': '*' cannot take a value", spec);
                 return 0;
         }
         if (*kv == '\0')
-                return cause(ret_cause, "invalid toleration '%s': empty key (write '*%s' to tolerate every key)",
+                return cause_fmt(ret_cause, "invalid toleration '%s': empty key (write '*%s' to tolerate every key)",
                              spec, strchr(spec, ':') ? strchr(spec, ':') : "");
         if (label_key_validate(kv, ret_cause) < 0)
                 return bad_part(spec, ret_cause);
@@ -72,7 +56,7 @@ int toleration_parse(const char *spec, struct toleration *ret, char **ret_cause)
         int r;
 
         if (isempty(spec))
-                return cause(ret_cause, "empty toleration");
+                return cause_fmt(ret_cause, "empty toleration");
         copy = strdup(spec);
         if (!copy)
                 return -ENOMEM;
@@ -80,7 +64,7 @@ int toleration_parse(const char *spec, struct toleration *ret, char **ret_cause)
         if (colon) {
                 *colon = '\0';
                 if (!effect_valid(colon + 1))
-                        return cause(ret_cause,
+                        return cause_fmt(ret_cause,
                                      "invalid toleration '%s': effect must be NoSchedule, PreferNoSchedule or NoExecute, got '%s'",
                                      spec, colon + 1);
                 t.effect = strdup(colon + 1);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +57,23 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         *ret = TAKE_PTR(buf);
         *ret_len = len;
         return 0;
+}
+
+int cause_fmt(char **ret_cause, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        if (!ret_cause)
+                return -EINVAL;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return -ENOMEM;
+        free(*ret_cause);
+        *ret_cause = s;
+        return -EINVAL;
 }
 
 int64_t now_seconds(void) {

@@ -9,6 +9,11 @@
  * when larger than max, or a negative errno from open/read. */
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/* Replaces *ret_cause (when ret_cause is not NULL) with a formatted message for the caller
+ * to show. Returns -EINVAL, so a parser can `return cause_fmt(ret_cause, "...")`, or
+ * -ENOMEM when the message cannot be built. */
+int cause_fmt(char **ret_cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Current time in unix seconds (the only clock reader outside tests). */
 int64_t now_seconds(void);
 
