@@ -11,6 +11,7 @@ import time
 
 import apierrors
 import patch as patchmod
+import table
 import labelsel as sel
 import validation
 from store import dumps, rfc3339
@@ -54,7 +55,8 @@ def do_get(c, req):
     return 200, get_entry(c, req).raw(), None
 
 
-def do_list(c, req):
+def list_items(c, req, raw=True):
+    """(items, list metadata) for a list request: raw JSON bytes, or Entries."""
     labels, fields = parse_selectors(req)
     try:
         limit = int(req.q('limit', '0') or 0)
@@ -64,12 +66,17 @@ def do_list(c, req):
     if cont and req.q('resourceVersion') not in (None, ''):
         raise apierrors.bad_request('specifying resource version is not allowed when using continue')
     items, rv, token, remaining = c.store.list(req.rinfo.plural, req.ns, labels, fields,
-                                               max(limit, 0), cont)
+                                               max(limit, 0), cont, raw=raw)
     meta = {'resourceVersion': str(rv)}
     if token:
         meta['continue'] = token
     if remaining is not None:
         meta['remainingItemCount'] = remaining
+    return items, meta
+
+
+def do_list(c, req):
+    items, meta = list_items(c, req)
     head = '{"kind":"%sList","apiVersion":"%s","metadata":%s,"items":[' % (
         req.rinfo.kind, req.rinfo.api_version, json.dumps(meta, separators=(',', ':')))
     return 200, head.encode() + b','.join(items) + b']}', None
@@ -289,6 +296,17 @@ def delete_namespace(c, req, cur):
     obj['status'] = {'phase': 'Terminating'}
     c.store.remove('namespaces', '', req.name)
     return 200, obj, None
+
+
+def do_table(c, req, version):
+    """A get or list answered as a meta.k8s.io Table."""
+    include = table.include_mode(req.query)
+    if req.verb == 'get':
+        e = get_entry(c, req)
+        return 200, table.build(req.rinfo.plural, [e.obj], version, include,
+                                {'resourceVersion': e.meta['resourceVersion']}), None
+    items, meta = list_items(c, req, raw=False)
+    return 200, table.build(req.rinfo.plural, [e.obj for e in items], version, include, meta), None
 
 
 VERBS = {'get': do_get, 'list': do_list, 'create': do_create, 'update': do_update,

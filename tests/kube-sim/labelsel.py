@@ -290,7 +290,12 @@ def _split_fields(s):
     return parts
 
 
+# field labels that are not the object's JSON path (events: "source" is the component)
+FIELD_ALIASES = {'source': 'source.component'}
+
+
 def get_field(obj, path):
+    path = FIELD_ALIASES.get(path, path)
     cur = obj
     for p in path.split('.'):
         if not isinstance(cur, dict):

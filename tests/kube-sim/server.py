@@ -16,6 +16,8 @@ import authz
 import rbac
 import rbacyaml
 import labelsel as sel
+import openapi
+import table
 from resources import RESOURCES, discovery
 from store import dumps
 
@@ -34,6 +36,13 @@ class Server(http.server.ThreadingHTTPServer):
         self.ssl_ctx = ssl_ctx
         self.auth = auth
         self.bookmark_interval = bookmark_interval
+
+    def handle_error(self, request, client_address):
+        """A client that goes away mid-handshake is not worth a traceback."""
+        import sys
+        if isinstance(sys.exc_info()[1], (OSError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def route(path):
@@ -324,9 +333,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path in ('/healthz', '/readyz', '/livez'):
             self.send_body(200, b'ok', ctype='text/plain; charset=utf-8')
             return
-        doc = discovery(path) or authz.discovery(path)
         if path.startswith('/openapi/'):
-            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound')
+            doc = openapi.document(path)
+            if doc is None:
+                raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound')
+            self.send_body(200, doc)
+            return
+        doc = discovery(path) or authz.discovery(path)
         if doc is None:
             raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound',
                                      {'causes': [{'reason': 'UnexpectedServerResponse',
@@ -349,7 +362,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise apierrors.method_not_allowed(self.command)
         req = api.Request(rinfo, ns, name, sub, self.query, self.body, self.headers.get('Content-Type'),
                           user, verb)
-        code, out, headers = api.VERBS[verb](cluster, req)
+        tv = table.wanted(self.headers.get('Accept')) if verb in ('get', 'list') and not sub else None
+        if tv:
+            code, out, headers = api.do_table(cluster, req, tv)
+        else:
+            code, out, headers = api.VERBS[verb](cluster, req)
         self.send_body(code, out, headers)
 
     # ---- watch ----------------------------------------------------------------------
@@ -370,6 +387,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rv = int(rv_param) if rv_param else 0
         except ValueError:
             raise apierrors.bad_request('invalid resource version: %s' % rv_param)
+        tv = table.wanted(self.headers.get('Accept'))
+        table_mode = (tv, table.include_mode(self.query) if tv else None)
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Transfer-Encoding', 'chunked')
@@ -377,13 +396,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.status_code = 200
         w = Watch(self, store, rinfo, ns, labels, fields, self.watch_cut)
+        w.table, w.include = table_mode
         if rv == 0:
             with store.lock:
                 pos = store.change_count
                 initial = [e for e in store.values(rinfo.plural, ns or None) if w.matches(e)]
                 w.last_rv = store.rv
             for e in initial:
-                w.send('ADDED', e.raw())
+                w.send_entry('ADDED', e)
         else:
             pos = store.watch_start(rv)
             w.last_rv = rv
@@ -410,12 +430,21 @@ class Watch:
         self.sent = 0
         self.last_rv = 0
         self.cut = False
+        self.table = self.include = None
 
     def matches(self, entry):
         if entry is None:
             return False
         return sel.labels_match(self.labels, entry.meta.get('labels')) and \
             sel.fields_match(self.fields, entry.obj)
+
+    def send_entry(self, etype, entry):
+        if not self.table:
+            self.send(etype, entry.raw())
+            return
+        t = table.build(self.rinfo.plural, [entry.obj], self.table, self.include,
+                        {'resourceVersion': entry.meta['resourceVersion']}, headers=not self.sent)
+        self.send(etype, dumps(t))
 
     def send(self, etype, raw):
         if self.cut:
@@ -452,7 +481,7 @@ class Watch:
                     continue
                 etype = self.translate(ev)
                 if etype:
-                    self.send(etype, ev.new.raw())
+                    self.send_entry(etype, ev.new)
                     if self.cut:
                         return
             if bookmarks and time.monotonic() >= next_bm:

@@ -177,8 +177,9 @@ class Store:
             self._sorted[res] = sorted(self.data[res])
         return self._sorted[res]
 
-    def list(self, res, ns, labels, fields, limit, cont, now=None):
-        """Returns (raw items, list rv, continue token or None, remaining count or None).
+    def list(self, res, ns, labels, fields, limit, cont, now=None, raw=True):
+        """Returns (raw items (Entries with raw=False), list rv, continue token or None,
+        remaining count or None).
         Raises ApiError 400 for a bad token, 410 Expired for one older than continue_ttl."""
         now = time.time() if now is None else now
         with self.lock:
@@ -203,7 +204,7 @@ class Store:
                     continue
                 if fields and not sel.fields_match(fields, e.obj):
                     continue
-                items.append(e.raw())
+                items.append(e.raw() if raw else e)
             token = remaining = None
             if limit and i < hi:
                 token = self._encode_continue(list_rv, keys[i - 1], issued)

@@ -1,0 +1,114 @@
+"""A minimal OpenAPI v3 discovery: /openapi/v3 and one document per group-version.
+
+Enough for `kubectl apply` to validate on the server: kubectl looks for the PATCH
+operation of the object's group-version-kind (extension x-kubernetes-group-version-kind)
+and, when it lists the `fieldValidation` query parameter, sends fieldValidation=Strict
+and leaves validation to the server instead of downloading schemas.  There are no
+component schemas, and PATCH does not advertise strategic-merge-patch, so kubectl's
+client-side apply computes its patches from its built-in types (as it does for any
+server without OpenAPI schemas).  /openapi/v2 (protobuf) is not served.
+"""
+
+import hashlib
+import json
+
+import authz
+from resources import RESOURCES
+
+QUERY = {
+    'fieldValidation': 'fieldValidation instructs the server on how to handle objects in the request '
+                       'containing unknown or duplicate fields.',
+    'fieldManager': 'fieldManager is a name associated with the actor or entity that is making these '
+                    'changes.',
+    'dryRun': 'When present, indicates that modifications should not be persisted.',
+}
+PATCH_TYPES = ('application/apply-patch+yaml', 'application/json-patch+json',
+               'application/merge-patch+json')
+
+
+def _param(name):
+    return {'name': name, 'in': 'query', 'description': QUERY[name],
+            'schema': {'type': 'string', 'uniqueItems': True}}
+
+
+def _op(verb, rinfo, action, writes=False, body_types=None):
+    gvk = {'group': rinfo.group, 'version': 'v1', 'kind': rinfo.kind}
+    op = {'tags': [(rinfo.group.replace('.k8s.io', '') or 'core') + '_v1'],
+          'description': '%s %s' % (action, rinfo.kind),
+          'operationId': '%s%s%s' % (verb, (rinfo.group.split('.')[0].title() if rinfo.group else 'Core') + 'V1',
+                                     rinfo.kind),
+          'responses': {'200': {'description': 'OK', 'content': {'application/json': {'schema': {}}}},
+                        '401': {'description': 'Unauthorized'}},
+          'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk}
+    if writes:
+        op['parameters'] = [_param('dryRun'), _param('fieldManager'), _param('fieldValidation')]
+        types = body_types or ('application/json',)
+        op['requestBody'] = {'content': {t: {'schema': {}} for t in types}, 'required': True}
+    return op
+
+
+def _paths(rinfo):
+    base = '/api/v1' if not rinfo.group else '/apis/%s/v1' % rinfo.group
+    coll = base + ('/namespaces/{namespace}/' if rinfo.namespaced else '/') + rinfo.plural
+    item = coll + '/{name}'
+    name_p = [{'name': 'name', 'in': 'path', 'required': True, 'schema': {'type': 'string'}}]
+    if rinfo.namespaced:
+        name_p.append({'name': 'namespace', 'in': 'path', 'required': True, 'schema': {'type': 'string'}})
+    out = {
+        coll: {'get': _op('list', rinfo, 'list'), 'post': _op('create', rinfo, 'post', True),
+               'delete': _op('deletecollection', rinfo, 'deletecollection'),
+               'parameters': name_p[1:]},
+        item: {'get': _op('read', rinfo, 'get'), 'put': _op('replace', rinfo, 'put', True),
+               'patch': _op('patch', rinfo, 'patch', True, PATCH_TYPES),
+               'delete': _op('delete', rinfo, 'delete'), 'parameters': name_p},
+    }
+    if rinfo.has_status:
+        out[item + '/status'] = {'get': _op('read', rinfo, 'get'),
+                                 'put': _op('replace', rinfo, 'put', True),
+                                 'patch': _op('patch', rinfo, 'patch', True, PATCH_TYPES),
+                                 'parameters': name_p}
+    return out
+
+
+def _document(gv, infos, review=False):
+    paths = {}
+    for r in infos:
+        if review:
+            base = '/apis/%s/v1/%s' % (r.group, r.plural)
+            paths[base] = {'post': _op('create', r, 'post', True)}
+        else:
+            paths.update(_paths(r))
+    return {'openapi': '3.0.0', 'info': {'title': 'Kubernetes', 'version': 'v1.30.2'},
+            'paths': paths, 'components': {'schemas': {}}}
+
+
+def _groups():
+    return {
+        'api/v1': lambda: _document('v1', [r for r in RESOURCES.values() if not r.group]),
+        'apis/apps/v1': lambda: _document('apps/v1', [RESOURCES['daemonsets']]),
+        'apis/authorization.k8s.io/v1': lambda: _document('authorization.k8s.io/v1',
+                                                          [authz.SSAR, authz.SSRR], review=True),
+    }
+
+
+_CACHE = {}
+
+
+def document(path):
+    """The JSON bytes for /openapi/v3 or /openapi/v3/<group-version>, or None."""
+    if path in _CACHE:
+        return _CACHE[path]
+    groups = _groups()
+    rel = path[len('/openapi/v3'):].strip('/')
+    if not path.startswith('/openapi/v3') or (rel and rel not in groups):
+        return None
+    if rel:
+        out = json.dumps(groups[rel](), separators=(',', ':')).encode()
+    else:
+        index = {}
+        for gv in groups:
+            h = hashlib.sha512(document('/openapi/v3/' + gv)).hexdigest()[:128].upper()
+            index[gv] = {'serverRelativeURL': '/openapi/v3/%s?hash=%s' % (gv, h)}
+        out = json.dumps({'paths': index}, separators=(',', ':')).encode()
+    _CACHE[path] = out
+    return out
