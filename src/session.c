@@ -116,8 +116,8 @@ static int load_tracker(struct session *s) {
         return 0;
 }
 
-/* Without a cluster uid (no permission to read namespace kube-system: rbac.yaml does not
- * grant it), the tracker is matched on the server URL alone. */
+/* Without a cluster uid (a cluster with neither kube-system nor default), the tracker is
+ * matched on the server URL alone. */
 static int check_cluster_by_url(struct session *s) {
         if (s->tracker->server && !streq(s->tracker->server, s->target->server) && s->tracker->uid) {
                 log_error("tracker '%s' belongs to the cluster at %s (uid %s), not to %s; refusing to use it "
@@ -133,7 +133,12 @@ static int check_cluster(struct session *s) {
         int r;
 
         r = kube_cluster_id(s->kube, &s->cluster_uid);
-        if (r == -EACCES || r == -ENOENT) {
+        if (r == -EACCES) {
+                log_error("missing permission: get namespaces 'kube-system' (the cluster's identity, "
+                          "granted by etc/clyde/rbac.yaml): %s", strempty(kube_last_error(s->kube)->message));
+                return EXIT_NOPERM;
+        }
+        if (r == -ENOENT) {
                 log_debug("cannot read the cluster's identity (%s): matching the tracker by server URL",
                           strempty(kube_last_error(s->kube)->message));
                 return check_cluster_by_url(s);
