@@ -109,7 +109,7 @@ out:
         return r;
 }
 
-static int cmd_run(struct config *c, const char *buf, size_t len, bool dry_run) {
+static int cmd_run(struct config *c, const char *buf, size_t len, bool dry_run, bool json) {
         _cleanup_(session_done) struct session s = { .config = c };
         int r;
 
@@ -121,7 +121,7 @@ static int cmd_run(struct config *c, const char *buf, size_t len, bool dry_run) 
         if (r != 0)
                 return r;
         if (dry_run)
-                return status_plan(&s);
+                return status_plan(&s, json);
         return run_cycle(&s);
 }
 
@@ -145,5 +145,5 @@ int command_dispatch(const struct cli *cli, struct config *c) {
                 log_error_errno(r, "cannot read images file '%s': %m", c->images_file);
                 return EXIT_CONFIG;
         }
-        return cmd_run(c, images, len, cli->command == CLI_PLAN);
+        return cmd_run(c, images, len, cli->command == CLI_PLAN, cli->json);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "exitcode.h"
+#include "json-stream.h"
 #include "log.h"
 #include "machine.h"
 #include "macro.h"
@@ -122,7 +123,35 @@ static void print_plan(const struct machine *m) {
         }
 }
 
-int status_plan(struct session *s) {
+static void print_plan_json(const struct machine *m, size_t ds, size_t pulls) {
+        const struct tracker_run *run = m->tracker->run;
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *plan = json_object_new_array();
+
+        if (!o || !plan) {
+                json_object_put(plan);
+                return;
+        }
+        for (size_t i = 0; i < run->n_plan; i++) {
+                const struct tracker_plan_entry *e = &run->plan[i];
+                json_object *je = json_object_new_object();
+                if (!je)
+                        break;
+                json_object_object_add(je, "node", json_object_new_string(e->node));
+                json_object_object_add(je, "action", json_object_new_string(tracker_action_to_string(e->action)));
+                json_object_object_add(je, "reason", e->reason ? json_object_new_string(e->reason) : NULL);
+                json_object_array_add(plan, je);
+        }
+        json_object_object_add(o, "eligible", json_object_new_int64(run->eligible));
+        json_object_object_add(o, "target", json_object_new_int64(run->target));
+        json_object_object_add(o, "plan", plan);
+        json_object_object_add(o, "namespace", json_object_new_string(m->config->namespace));
+        json_object_object_add(o, "daemonsets", json_object_new_int64((int64_t) ds));
+        json_object_object_add(o, "pulls", json_object_new_int64((int64_t) pulls));
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+}
+
+int status_plan(struct session *s, bool json) {
         struct machine m = {
                 .config = s->config, .kube = s->kube, .tracker = s->tracker,
                 .tracker_path = s->config->tracker_file, .images = s->images, .dry_run = true,
@@ -142,8 +171,13 @@ int status_plan(struct session *s) {
                 machine_seeders_free(&m);
                 return machine_exit_code(r);
         }
-        print_plan(&m);
-        printf("\n%zu DaemonSets in namespace '%s' for %zu node x image pulls\n", ds, s->config->namespace, pulls);
+        if (json)
+                print_plan_json(&m, ds, pulls);
+        else {
+                print_plan(&m);
+                printf("\n%zu DaemonSets in namespace '%s' for %zu node x image pulls\n", ds, s->config->namespace,
+                       pulls);
+        }
         machine_seeders_free(&m);
         return EXIT_DONE;
 }

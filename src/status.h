@@ -11,8 +11,9 @@
 int status_show(const struct config *c, bool json);
 
 /* Prints what a run would do now (labels to add and remove, DaemonSets to create),
- * changing nothing. s is connected and holds the tracker. Returns an exit code. */
-int status_plan(struct session *s);
+ * changing nothing, as text or JSON. s is connected and holds the tracker. Returns an
+ * exit code. */
+int status_plan(struct session *s, bool json);
 
 /* Removes clyde-seed's labels (only those with its annotation) and every DaemonSet it
  * manages, and forgets the seeders. Returns an exit code. */

@@ -25,6 +25,9 @@ is "$RC" 0 "a run exits 0"
 "$CLYDE_SEED" --config "$WORK/seeder.ini" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK" plan >"$WORK/plan" 2>&1
 is "$(grep -c '^keep ' "$WORK/plan")" 4 "after the run, plan keeps the 4 seeders"
 grep -q "^0 DaemonSets in namespace 'default' for 0 node x image pulls" "$WORK/plan"; ok $? "and would pull nothing"
+"$CLYDE_SEED" --config "$WORK/seeder.ini" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK" plan --json >"$WORK/plan.json" 2>/dev/null
+is "$("$PYTHON3" -c 'import json,sys; p=json.load(open(sys.argv[1])); print(p["target"], len(p["plan"]), p["daemonsets"])' "$WORK/plan.json")" \
+        "4 4 0" "plan --json gives the target, the plan and the DaemonSets"
 is "$(tracker_json | "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["version"])')" 1 "status --json prints the versioned tracker"
 
 # A node labelled by someone else survives release; ours do not.
