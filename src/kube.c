@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json-stream.h"
 #include "kube.h"
@@ -497,6 +498,13 @@ static int bulk_request(const char *name, const char *body, struct http_request 
 
 #define BULK_TODO 1
 
+/* kube_update_node() callback of kube_patch_nodes(): the patch does not depend on what
+ * was read. */
+static int same_patch(const struct node_info *n, struct kube_meta_patch *ret, void *userdata) {
+        *ret = *(const struct kube_meta_patch *) userdata;
+        return 0;
+}
+
 /* Sends the requests whose results[i] is BULK_TODO; refresh renews credentials first. */
 static int bulk_round(struct kube_client *k, struct http_request *qs, size_t n, int *results,
                       bool refresh) {
@@ -551,6 +559,11 @@ int kube_patch_nodes(struct kube_client *k, const char *const *names, const stru
         }
         for (unsigned round = 0; round < 2 && r >= 0; round++)
                 r = bulk_round(k, qs, n, results, round > 0);
+        /* 409 Conflict: another writer got there first. Read the node again and patch
+         * with its resourceVersion as a precondition, starting over while it conflicts. */
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (results[i] == -ESTALE)
+                        results[i] = MIN(0, kube_update_node(k, names[i], NULL, same_patch, (void *) p, 0));
         for (size_t i = 0; i < n; i++) {
                 free((char *) qs[i].path);
                 if (results[i] == BULK_TODO)
@@ -599,8 +612,8 @@ static int create_settle(struct kube_client *k, const char *namespace, const cha
         return 0;
 }
 
-int kube_create_daemonset(struct kube_client *k, const char *namespace, const char *manifest,
-                          struct kube_daemonset *ret) {
+static int create_once(struct kube_client *k, const char *namespace, const char *manifest,
+                       struct kube_daemonset *ret) {
         _cleanup_(http_response_done) struct http_response resp = {};
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_(freep) char *path = NULL;
@@ -621,6 +634,26 @@ int kube_create_daemonset(struct kube_client *k, const char *namespace, const ch
         if (r < 0)
                 return r;
         return kube_decode_daemonset(o, NULL, ret);
+}
+
+#define CREATE_ATTEMPTS 4
+
+int kube_create_daemonset(struct kube_client *k, const char *namespace, const char *manifest,
+                          struct kube_daemonset *ret) {
+        int r;
+
+        for (unsigned attempt = 1;; attempt++) {
+                r = create_once(k, namespace, manifest, ret);
+                if (r != -EAGAIN || attempt >= CREATE_ATTEMPTS)
+                        return r;
+                /* A 5xx (or 429 without Retry-After) to a create: it may have happened.
+                 * When the object is there now, done; else a named object is safe to ask
+                 * for again (a copy would be refused with 409). Found by the reliability
+                 * suite: one 503 used to fail the whole preload. */
+                if (create_settle(k, namespace, manifest, ret, r) == 0)
+                        return 0;
+                (void) usleep((useconds_t) http_backoff_ms(attempt, 250, 4000, (uint32_t) random()) * 1000);
+        }
 }
 
 struct ds_list {

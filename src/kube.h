@@ -96,14 +96,16 @@ int kube_update_node(struct kube_client *k, const char *name, const struct kube_
 
 /* Patches many nodes concurrently (bounded by the client's max_in_flight and rate).
  * results[i] receives 0 or the negative errno of names[i]; messages of failures are
- * not kept (the last one is in kube_last_error()). Returns 0 when all succeeded, else
- * the first failure. */
+ * not kept (the last one is in kube_last_error()). A node whose patch meets 409
+ * Conflict is read again and patched with its resourceVersion (kube_update_node()).
+ * Returns 0 when all succeeded, else the first failure. */
 int kube_patch_nodes(struct kube_client *k, const char *const *names, const struct kube_meta_patch *p,
                      size_t n, int *results);
 
 /* DaemonSets. manifest: the complete JSON object. Create: 409 -> -EEXIST; when the
  * create failed in a way that may have reached the server, a GET settles whether it
- * exists (0 if so). ret may be NULL. */
+ * exists (0 if so); after a 5xx it is settled, then sent again (a few times at most).
+ * ret may be NULL. */
 int kube_create_daemonset(struct kube_client *k, const char *namespace, const char *manifest,
                           struct kube_daemonset *ret);
 int kube_get_daemonset(struct kube_client *k, const char *namespace, const char *name,
