@@ -192,6 +192,13 @@ static int abort_run(struct machine *m, int error) {
                           "rbac.yaml (see clyde-seed(8))");
         if (m->tracker->run->n_daemonsets == 0)
                 return exit_code;
+        /* The API is away: cleanup would fail too, and the next run can resume this one
+         * (its DaemonSets are recorded) instead of starting over. */
+        if (exit_code == EXIT_UNAVAILABLE) {
+                log_warning("run %s stays in phase %s; the next run resumes it", m->tracker->run->id,
+                            tracker_phase_to_string(m->tracker->run->phase));
+                return exit_code;
+        }
         log_warning("cleaning up this run's DaemonSets after the failure");
         if (machine_enter(m, TRACKER_PHASE_CLEANUP) < 0)
                 return exit_code;
