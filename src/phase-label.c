@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exitcode.h"
 #include "log.h"
 #include "macro.h"
 #include "util.h"
@@ -41,7 +42,8 @@ static int add_batch(struct machine *m, struct tracker_plan_entry **batch, size_
                 struct log_fields f = { .node = names[i], .result = "labelled" };
                 struct tracker_seeder *s;
 
-                if (results[i] == -EACCES)
+                /* Denied, or the API is away after its retries (exit 69; the run resumes). */
+                if (results[i] == -EACCES || machine_exit_code(results[i]) == EXIT_UNAVAILABLE)
                         return log_error_errno(results[i], "node '%s': cannot label: %s", names[i],
                                                machine_api_error(m, results[i]));
                 if (results[i] == -ENOENT) {
