@@ -294,6 +294,10 @@ static int verify_loop(struct verify *v, const char *selector) {
                         if (r != -ESTALE)
                                 (void) sleep(2);
                         r = list_pods(v, selector);
+                        /* The list has its retries and api_deadline: past them the API
+                         * is unavailable (exit 69), not worth waiting pull_timeout for. */
+                        if (r < 0 && r != -EACCES)
+                                return log_error_errno(r, "cannot list pods: %s", machine_api_error(v->m, r));
                 }
                 if (r == -EACCES)
                         return log_error_errno(r, "cannot watch pods: %s", machine_api_error(v->m, r));
