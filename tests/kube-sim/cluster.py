@@ -1,6 +1,7 @@
 """The simulated cluster: the store plus its controllers, kubelets, rules and records."""
 
 import collections
+import gc
 import json
 import random
 import sys
@@ -65,6 +66,18 @@ class Cluster:
         self.populate()
 
     def populate(self):
+        # the initial objects are many and acyclic: no collector passes while making them,
+        # and none over them afterwards (gc.freeze); refcounting still frees old versions
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._populate()
+        finally:
+            if enabled:
+                gc.enable()
+        gc.freeze()
+
+    def _populate(self):
         with self.store.lock:
             for ns in SYSTEM_NAMESPACES:
                 self.store.create('namespaces', {'metadata': {

@@ -63,6 +63,21 @@ def node_should_run(pspec, node):
     return run, cont
 
 
+def max_unavailable(strategy, desired):
+    v = ((strategy.get('rollingUpdate') or {}).get('maxUnavailable'))
+    if v is None:
+        return 1
+    if isinstance(v, str) and v.endswith('%'):
+        try:
+            return max(1, -(-int(v[:-1]) * desired // 100))
+        except ValueError:
+            return 1
+    try:
+        return max(1, int(v))
+    except (TypeError, ValueError):
+        return 1
+
+
 def pod_ready(pod):
     for c in pod.get('status', {}).get('conditions') or []:
         if c.get('type') == 'Ready':
@@ -86,6 +101,8 @@ class Controllers:
         self.store = store
         self.sim = sim
         self.rng = random.Random()
+        self.fit = {}      # ds uid -> (generation, {node name: (node Entry, run, cont)})
+        self.seen = None   # store change position after the last reconcile
         self.stop = threading.Event()
 
     def run(self):
@@ -98,29 +115,48 @@ class Controllers:
                 self.sim.log_error('controllers: %r' % (e,))
             time.sleep(0.02)
 
+    def changed_since_last(self):
+        """False when nothing but Events and this controller's own writes happened since
+        the last reconcile: an idle 10,000-pod DaemonSet then costs nothing."""
+        store = self.store
+        first = store.change_count - len(store.history)
+        if self.seen is None or self.seen < first:
+            return True
+        return any(ev.res != 'events' for ev in store.history[self.seen - first:])
+
     def reconcile(self):
         with self.store.lock:
-            node_entries = self.store.values('nodes')
-            node_names = {n.meta['name'] for n in node_entries}
+            if not self.changed_since_last():
+                return
+            self.sync_all()
+            self.seen = self.store.change_count
+
+    def sync_all(self):
+        with self.store.lock:
+            nodes = self.store.data['nodes']        # {('', name): Entry}, read under the lock
             by_owner = {}
             for p in self.store.values('pods'):
-                if p.obj['spec'].get('nodeName') and p.obj['spec']['nodeName'] not in node_names:
+                node = p.obj['spec'].get('nodeName')
+                if node and ('', node) not in nodes:
                     self.sim.remove_pod(p, force=True)
                     continue
                 by_owner.setdefault(owner_uid(p.obj), []).append(p)
             ds_uids = set()
-            for ds in self.store.values('daemonsets'):
+            daemonsets = self.store.values('daemonsets')
+            for uid in set(self.fit) - {d.meta['uid'] for d in daemonsets}:
+                del self.fit[uid]
+            for ds in daemonsets:
                 ds_uids.add(ds.meta['uid'])
                 self.gc_daemonset(ds, by_owner.get(ds.meta['uid'], []))
                 if not ds.meta.get('deletionTimestamp'):
-                    self.sync_daemonset(ds, node_entries, by_owner.get(ds.meta['uid'], []))
+                    self.sync_daemonset(ds, nodes, by_owner.get(ds.meta['uid'], []))
             for uid, pods in by_owner.items():
                 if uid is not None and uid not in ds_uids:
                     for p in pods:
                         self.sim.delete_pod(p)
 
     # ---- DaemonSet controller -------------------------------------------------------
-    def sync_daemonset(self, ds, node_entries, pods):
+    def sync_daemonset(self, ds, nodes, pods):
         spec = ds.obj['spec']
         pspec = spec['template'].get('spec') or {}
         on_node = {}
@@ -128,10 +164,24 @@ class Controllers:
             on_node.setdefault(p.obj['spec'].get('nodeName'), []).append(p)
         st = {'desired': 0, 'current': 0, 'mis': 0, 'ready': 0, 'updated': 0}
         gen = str(ds.meta.get('generation', 1))
-        for n in node_entries:
-            name = n.meta['name']
-            run, cont = node_should_run(pspec, n.obj)
-            have = [p for p in on_node.get(name, []) if not p.meta.get('deletionTimestamp')]
+        cached = self.fit.get(ds.meta['uid'])
+        if cached is None or cached[0] != gen:
+            cached = self.fit[ds.meta['uid']] = (gen, {})
+        fit = cached[1]
+        outdated = []
+        # node_should_run is remembered per node Entry: entries are immutable and replaced
+        # on change, so with 10,000 nodes a re-sync evaluates only the nodes that changed
+        for (_, name), n in nodes.items():
+            hit = fit.get(name)
+            if hit is not None and hit[0] is n:
+                run, cont = hit[1], hit[2]
+            else:
+                run, cont = node_should_run(pspec, n.obj)
+                fit[name] = (n, run, cont)
+            mine = on_node.get(name)
+            if not run and not mine:
+                continue
+            have = [p for p in mine or () if not p.meta.get('deletionTimestamp')]
             if run and not have:
                 have = [self.create_pod(ds, name)]
             elif not cont and have:
@@ -144,12 +194,32 @@ class Controllers:
                 st['desired'] += 1
                 if have:
                     st['current'] += 1
-                    st['ready'] += pod_ready(have[0].obj)
+                    ready = pod_ready(have[0].obj)
+                    st['ready'] += ready
                     labels = have[0].meta.get('labels') or {}
-                    st['updated'] += labels.get('pod-template-generation') == gen
+                    if labels.get('pod-template-generation') == gen:
+                        st['updated'] += 1
+                    else:
+                        outdated.append((ready, have[0]))
             elif have:
                 st['mis'] += 1
+        self.rolling_update(ds, st, outdated)
         self.update_status(ds, st)
+
+    def rolling_update(self, ds, st, outdated):
+        """RollingUpdate without surge: outdated pods that are not ready go at once, ready
+        ones while fewer than maxUnavailable pods are unavailable; the sync that follows
+        creates their replacements.  OnDelete leaves them alone."""
+        strategy = ds.obj['spec'].get('updateStrategy') or {}
+        if not outdated or strategy.get('type', 'RollingUpdate') != 'RollingUpdate':
+            return
+        budget = max_unavailable(strategy, st['desired']) - (st['desired'] - st['ready'])
+        for ready, p in sorted(outdated, key=lambda x: x[0]):
+            if ready:
+                if budget <= 0:
+                    break
+                budget -= 1
+            self.sim.delete_pod(p, reason='SuccessfulDelete', ds=ds)
 
     def update_status(self, ds, st):
         status = {'currentNumberScheduled': st['current'], 'numberMisscheduled': st['mis'],

@@ -8,6 +8,7 @@ Writes DIR/ca.crt, DIR/kubeconfig, DIR/kubeconfig-cert, prints
 """
 
 import argparse
+import gc
 import os
 import signal
 import ssl
@@ -96,6 +97,8 @@ def main(argv=None):
     except (OSError, rbac.PolicyError) as e:
         print('kube-sim: --rbac: %s' % e, file=sys.stderr)
         return 64
+    # large clusters allocate millions of long-lived, acyclic objects: collect rarely
+    gc.set_threshold(50000, 20, 100)
     cluster = Cluster(opts)
     server = Server((opts.host, opts.port), cluster, ssl_context(d), auth, opts.bookmark_interval)
     url = 'https://%s:%d' % (opts.host, server.server_address[1])

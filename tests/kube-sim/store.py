@@ -9,6 +9,8 @@ need several steps to be atomic hold `store.lock` themselves (it is re-entrant).
 import base64
 import bisect
 import json
+import os
+import random
 import threading
 import time
 import uuid
@@ -20,6 +22,15 @@ import labelsel as sel
 
 def dumps(obj):
     return json.dumps(obj, separators=(',', ':')).encode()
+
+
+_UID_RNG = random.Random(int.from_bytes(os.urandom(16), 'big'))
+
+
+def new_uid():
+    """A random (version 4) UUID; uuid.uuid4() reads os.urandom each time, which made a
+    quarter of the cost of creating 10,000 pods and their events."""
+    return str(uuid.UUID(int=_UID_RNG.getrandbits(128), version=4))
 
 
 def rfc3339(t=None):
@@ -103,7 +114,7 @@ class Store:
                 raise apierrors.already_exists(rinfo, meta['name'])
             obj['apiVersion'] = rinfo.api_version
             obj['kind'] = rinfo.kind
-            meta['uid'] = str(uuid.uuid4())
+            meta['uid'] = new_uid()
             meta['resourceVersion'] = str(self._next_rv())
             meta['creationTimestamp'] = rfc3339(now)
             if res == 'daemonsets':
