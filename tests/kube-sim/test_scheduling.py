@@ -96,6 +96,68 @@ class ControllerTest(unittest.TestCase):
         self.c.controllers.reconcile()
         self.assertEqual(pods_by_node(self.c), [])
 
+    def make_ready(self):
+        for p in self.c.store.values('pods'):
+            obj = p.copy()
+            obj['status']['conditions'] = [{'type': 'Ready', 'status': 'True'}]
+            self.c.store.replace('pods', obj)
+
+    def update_image(self, strategy=None):
+        obj = self.c.store.get('daemonsets', 'default', 'puller').copy()
+        obj['spec']['template']['spec']['containers'][0]['image'] = 'nginx:1.28'
+        if strategy:
+            obj['spec']['updateStrategy'] = strategy
+        self.c.store.replace('daemonsets', obj)
+
+    def deleting(self):
+        return sorted(p.obj['spec']['nodeName'] for p in self.c.store.values('pods')
+                      if p.meta.get('deletionTimestamp'))
+
+    def test_rolling_update_respects_max_unavailable(self):
+        create_ds(self.c, simtest.daemonset())
+        self.c.controllers.reconcile()
+        self.make_ready()
+        self.c.controllers.reconcile()
+        self.update_image()
+        self.c.controllers.reconcile()
+        self.assertEqual(len(self.deleting()), 1)
+        ds = self.c.store.get('daemonsets', 'default', 'puller').obj
+        self.assertEqual(ds['metadata']['generation'], 2)
+        self.c.controllers.reconcile()
+        self.assertEqual(len(self.deleting()), 1)      # the budget is spent until it is ready
+
+    def test_rolling_update_percent_and_on_delete(self):
+        create_ds(self.c, simtest.daemonset())
+        self.c.controllers.reconcile()
+        self.make_ready()
+        self.update_image({'type': 'OnDelete'})
+        self.c.controllers.reconcile()
+        self.assertEqual(self.deleting(), [])
+        self.update_image({'type': 'RollingUpdate', 'rollingUpdate': {'maxUnavailable': '50%'}})
+        self.c.controllers.reconcile()
+        self.assertEqual(len(self.deleting()), 2)
+        self.assertEqual(controllers.max_unavailable({'rollingUpdate': {'maxUnavailable': '10%'}}, 25), 3)
+        self.assertEqual(controllers.max_unavailable({}, 25), 1)
+
+    def test_unready_outdated_pods_go_at_once(self):
+        create_ds(self.c, simtest.daemonset())
+        self.c.controllers.reconcile()
+        self.update_image()
+        self.c.controllers.reconcile()
+        self.assertEqual(len(self.deleting()), 4)
+
+    def test_nothing_changed_nothing_done(self):
+        create_ds(self.c, simtest.daemonset())
+        self.c.controllers.reconcile()
+        self.c.store.remove('pods', 'default', self.c.store.values('pods')[0].meta['name'])
+        rv = self.c.store.rv
+        self.c.controllers.reconcile()      # the removal is noticed: a new pod
+        self.assertGreater(self.c.store.rv, rv)
+        self.assertEqual(len(pods_by_node(self.c)), 4)
+        rv = self.c.store.rv
+        self.c.controllers.reconcile()
+        self.assertEqual(self.c.store.rv, rv)
+
 
 if __name__ == '__main__':
     unittest.main()
