@@ -101,7 +101,7 @@ class Controllers:
         self.store = store
         self.sim = sim
         self.rng = random.Random()
-        self.fit = {}      # ds uid -> (generation, {node name: (node Entry, run, cont)})
+        self.state = {}    # ds uid -> {'gen', 'fit': {node: (Entry, run, cont)}, 'per_node': {node: share}}
         self.seen = None   # store change position after the last reconcile
         self.stop = threading.Event()
 
@@ -115,96 +115,159 @@ class Controllers:
                 self.sim.log_error('controllers: %r' % (e,))
             time.sleep(0.02)
 
-    def changed_since_last(self):
-        """False when nothing but Events and this controller's own writes happened since
-        the last reconcile: an idle 10,000-pod DaemonSet then costs nothing."""
+    # ---- what changed ---------------------------------------------------------------
+    def changes_since_last(self):
+        """The node names whose node or pods changed since the last reconcile (Events and
+        this controller's own writes do not count), or None when everything must be
+        looked at again (a DaemonSet or namespace changed, history was compacted)."""
         store = self.store
         first = store.change_count - len(store.history)
         if self.seen is None or self.seen < first:
-            return True
-        return any(ev.res != 'events' for ev in store.history[self.seen - first:])
+            return None
+        names = set()
+        for ev in store.history[self.seen - first:]:
+            if ev.res == 'events':
+                continue
+            if ev.res == 'nodes':
+                names.add(ev.new.meta['name'])
+            elif ev.res == 'pods':
+                for e in (ev.new, ev.old):
+                    node = e.obj['spec'].get('nodeName') if e is not None else None
+                    if node:
+                        names.add(node)
+            else:
+                return None
+        return names
 
     def reconcile(self):
         with self.store.lock:
-            if not self.changed_since_last():
-                return
-            self.sync_all()
+            names = self.changes_since_last()
+            if names is not None and not names:
+                return          # an idle cluster of 10,000 pods costs nothing
+            if names is None or not self.sync_nodes(names):
+                self.sync_all()
             self.seen = self.store.change_count
 
     def sync_all(self):
-        with self.store.lock:
-            nodes = self.store.data['nodes']        # {('', name): Entry}, read under the lock
-            by_owner = {}
-            for p in self.store.values('pods'):
-                node = p.obj['spec'].get('nodeName')
-                if node and ('', node) not in nodes:
+        nodes = self.store.data['nodes']        # {('', name): Entry}, read under the lock
+        by_owner = {}
+        for p in self.store.values('pods'):
+            node = p.obj['spec'].get('nodeName')
+            if node and ('', node) not in nodes:
+                self.sim.remove_pod(p, force=True)
+                continue
+            by_owner.setdefault(owner_uid(p.obj), []).append(p)
+        ds_uids = set()
+        daemonsets = self.store.values('daemonsets')
+        for uid in set(self.state) - {d.meta['uid'] for d in daemonsets}:
+            del self.state[uid]
+        for ds in daemonsets:
+            ds_uids.add(ds.meta['uid'])
+            self.gc_daemonset(ds, by_owner.get(ds.meta['uid'], []))
+            if not ds.meta.get('deletionTimestamp'):
+                self.sync_daemonset(ds, nodes, by_owner.get(ds.meta['uid'], []))
+        for uid, pods in by_owner.items():
+            if uid is not None and uid not in ds_uids:
+                for p in pods:
+                    self.sim.delete_pod(p)
+
+    def sync_nodes(self, names):
+        """Re-syncs only the named nodes for every DaemonSet; False when a full sync is
+        needed instead (a DaemonSet being deleted, or one not synced yet)."""
+        daemonsets = self.store.values('daemonsets')
+        for ds in daemonsets:
+            st = self.state.get(ds.meta['uid'])
+            if ds.meta.get('deletionTimestamp') or st is None or \
+                    st['gen'] != str(ds.meta.get('generation', 1)):
+                return False
+        nodes = self.store.data['nodes']
+        pods_on = {}
+        for p in self.store.data['pods'].values():
+            node = p.obj['spec'].get('nodeName')
+            if node in names:
+                pods_on.setdefault(node, []).append(p)
+        for name in names:
+            if ('', name) not in nodes:
+                for p in pods_on.pop(name, ()):
                     self.sim.remove_pod(p, force=True)
+        for ds in daemonsets:
+            uid = ds.meta['uid']
+            st = self.state[uid]
+            pspec = ds.obj['spec']['template'].get('spec') or {}
+            for name in names:
+                n = nodes.get(('', name))
+                if n is None:
+                    st['fit'].pop(name, None)
+                    st['per_node'].pop(name, None)
                     continue
-                by_owner.setdefault(owner_uid(p.obj), []).append(p)
-            ds_uids = set()
-            daemonsets = self.store.values('daemonsets')
-            for uid in set(self.fit) - {d.meta['uid'] for d in daemonsets}:
-                del self.fit[uid]
-            for ds in daemonsets:
-                ds_uids.add(ds.meta['uid'])
-                self.gc_daemonset(ds, by_owner.get(ds.meta['uid'], []))
-                if not ds.meta.get('deletionTimestamp'):
-                    self.sync_daemonset(ds, nodes, by_owner.get(ds.meta['uid'], []))
-            for uid, pods in by_owner.items():
-                if uid is not None and uid not in ds_uids:
-                    for p in pods:
-                        self.sim.delete_pod(p)
+                mine = [p for p in pods_on.get(name, ()) if owner_uid(p.obj) == uid]
+                self.sync_node(ds, pspec, st, name, n, mine)
+            self.finish(ds, st)
+        return True
 
     # ---- DaemonSet controller -------------------------------------------------------
     def sync_daemonset(self, ds, nodes, pods):
-        spec = ds.obj['spec']
-        pspec = spec['template'].get('spec') or {}
+        pspec = ds.obj['spec']['template'].get('spec') or {}
         on_node = {}
         for p in pods:
             on_node.setdefault(p.obj['spec'].get('nodeName'), []).append(p)
-        st = {'desired': 0, 'current': 0, 'mis': 0, 'ready': 0, 'updated': 0}
         gen = str(ds.meta.get('generation', 1))
-        cached = self.fit.get(ds.meta['uid'])
-        if cached is None or cached[0] != gen:
-            cached = self.fit[ds.meta['uid']] = (gen, {})
-        fit = cached[1]
-        outdated = []
-        # node_should_run is remembered per node Entry: entries are immutable and replaced
-        # on change, so with 10,000 nodes a re-sync evaluates only the nodes that changed
+        st = self.state.get(ds.meta['uid'])
+        if st is None or st['gen'] != gen:
+            st = self.state[ds.meta['uid']] = {'gen': gen, 'fit': {}, 'per_node': {}}
+        st['per_node'] = {}
         for (_, name), n in nodes.items():
-            hit = fit.get(name)
-            if hit is not None and hit[0] is n:
-                run, cont = hit[1], hit[2]
-            else:
-                run, cont = node_should_run(pspec, n.obj)
-                fit[name] = (n, run, cont)
-            mine = on_node.get(name)
-            if not run and not mine:
-                continue
-            have = [p for p in mine or () if not p.meta.get('deletionTimestamp')]
-            if run and not have:
-                have = [self.create_pod(ds, name)]
-            elif not cont and have:
-                for p in have:
-                    self.sim.delete_pod(p, reason='SuccessfulDelete', ds=ds)
-                have = []
-            for extra in have[1:]:
-                self.sim.delete_pod(extra, reason='SuccessfulDelete', ds=ds)
-            if run:
-                st['desired'] += 1
-                if have:
-                    st['current'] += 1
-                    ready = pod_ready(have[0].obj)
-                    st['ready'] += ready
-                    labels = have[0].meta.get('labels') or {}
-                    if labels.get('pod-template-generation') == gen:
-                        st['updated'] += 1
-                    else:
-                        outdated.append((ready, have[0]))
-            elif have:
-                st['mis'] += 1
-        self.rolling_update(ds, st, outdated)
-        self.update_status(ds, st)
+            self.sync_node(ds, pspec, st, name, n, on_node.get(name))
+        self.finish(ds, st)
+
+    def sync_node(self, ds, pspec, st, name, n, mine):
+        """One node for one DaemonSet: creates or deletes its pod, records the node's
+        share of the status counts in st['per_node'].  node_should_run is remembered per
+        node Entry (entries are immutable and replaced on change)."""
+        fit = st['fit']
+        hit = fit.get(name)
+        if hit is not None and hit[0] is n:
+            run, cont = hit[1], hit[2]
+        else:
+            run, cont = node_should_run(pspec, n.obj)
+            fit[name] = (n, run, cont)
+        if not run and not mine:
+            st['per_node'].pop(name, None)
+            return
+        have = [p for p in mine or () if not p.meta.get('deletionTimestamp')]
+        if run and not have:
+            have = [self.create_pod(ds, name)]
+        elif not cont and have:
+            for p in have:
+                self.sim.delete_pod(p, reason='SuccessfulDelete', ds=ds)
+            have = []
+        for extra in have[1:]:
+            self.sim.delete_pod(extra, reason='SuccessfulDelete', ds=ds)
+        # (desired, current, ready, updated, misscheduled, outdated pod or None)
+        if run and have:
+            ready = pod_ready(have[0].obj)
+            labels = have[0].meta.get('labels') or {}
+            fresh = labels.get('pod-template-generation') == st['gen']
+            share = (1, 1, ready, fresh, 0, None if fresh else have[0])
+        elif run:
+            share = (1, 0, 0, 0, 0, None)
+        else:
+            share = (0, 0, 0, 0, 1 if have else 0, None)
+        st['per_node'][name] = share
+
+    def finish(self, ds, st):
+        counts = {'desired': 0, 'current': 0, 'mis': 0, 'ready': 0, 'updated': 0}
+        outdated = []
+        for d, cur, ready, upd, mis, old in st['per_node'].values():
+            counts['desired'] += d
+            counts['current'] += cur
+            counts['ready'] += ready
+            counts['updated'] += upd
+            counts['mis'] += mis
+            if old is not None:
+                outdated.append((ready, old))
+        self.rolling_update(ds, counts, outdated)
+        self.update_status(ds, counts)
 
     def rolling_update(self, ds, st, outdated):
         """RollingUpdate without surge: outdated pods that are not ready go at once, ready

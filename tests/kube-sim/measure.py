@@ -2,7 +2,7 @@
 """Measures kube-sim's own request rate: node list pages and label patches.
 
 python3 tests/kube-sim/measure.py [--nodes 5000] [--page 500] [--rounds 2] [--patches 500]
-[--clients 4].  Starts its own simulator, prints figures, exits.  Not part of make check.
+[--clients 4] [--daemonset].  Starts its own simulator, prints figures, exits.  Not part of make check.
 """
 
 import argparse
@@ -52,9 +52,11 @@ def main():
     p.add_argument('--rounds', type=int, default=2)
     p.add_argument('--patches', type=int, default=500)
     p.add_argument('--clients', type=int, default=4)
+    p.add_argument('--daemonset', action='store_true',
+                   help='also a DaemonSet on every node, and patches beside it')
     a = p.parse_args()
     t0 = time.monotonic()
-    sim = simtest.LiveSim('--nodes', str(a.nodes), '--no-events')
+    sim = simtest.LiveSim('--nodes', str(a.nodes), '--no-events', '--time-scale', '0.02')
     print('start-up with %d nodes: %.1f s' % (a.nodes, time.monotonic() - t0))
     try:
         for gz in (False, True):
@@ -76,7 +78,8 @@ def main():
                   '(%d full lists in %.2f s)' % (a.page, ' gzip' if gz else '', tot_pages / dt,
                                                  a.rounds * a.nodes / dt, tot_bytes / dt / 1e6,
                                                  a.rounds, dt))
-        names = ['node-%04d' % (i % a.nodes + 1) for i in range(a.patches)]
+        width = max(4, len(str(a.nodes)))
+        names = ['node-%0*d' % (width, i % a.nodes + 1) for i in range(a.patches)]
         for clients in (1, a.clients):
             done = []
             chunks = [names[i::clients] for i in range(clients)]
@@ -89,8 +92,28 @@ def main():
             dt = time.monotonic() - t
             print('label PATCH, %d client(s): %.0f patches/s (%d in %.2f s)'
                   % (clients, sum(done) / dt, sum(done), dt))
+        if a.daemonset:
+            daemonset_round(sim, a.nodes, names)
     finally:
         sim.stop()
+
+
+def daemonset_round(sim, count, names):
+    """A DaemonSet on every node (one image pull each), then label patches beside it."""
+    ds = simtest.daemonset(name='measure', containers=[{'name': 'c', 'image': 'nginx:1.27'}])
+    t = time.monotonic()
+    assert sim.json('POST', '/apis/apps/v1/namespaces/default/daemonsets', ds)[0] == 201
+
+    def ready():
+        st = sim.json('GET', '/apis/apps/v1/namespaces/default/daemonsets/measure')[1]['status']
+        return st.get('numberReady') == count
+    sim.wait_for(ready, timeout=600, interval=0.5)
+    print('DaemonSet on %d nodes: all pods ready after %.1f s' % (count, time.monotonic() - t))
+    done = []
+    t = time.monotonic()
+    patches(sim, names, done)
+    dt = time.monotonic() - t
+    print('label PATCH beside it, 1 client: %.0f patches/s' % (sum(done) / dt))
 
 
 if __name__ == '__main__':
