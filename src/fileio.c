@@ -111,12 +111,13 @@ static int fsync_directory_of(const char *path) {
         return 0;
 }
 
-/* Writes, flushes, syncs and closes f; always closes it. */
-static int write_and_close(FILE *f, const void *data, size_t size, const char **step) {
-        int r = 0;
+/* Writes (through fill), flushes, syncs and closes f; always closes it. */
+static int write_and_close(FILE *f, write_file_fn fill, void *userdata, const char **step) {
+        int r;
 
         *step = "write";
-        if (size > 0 && fwrite(data, 1, size, f) != size)
+        r = fill(f, userdata);
+        if (r == 0 && ferror(f))
                 r = errno > 0 ? -errno : -EIO;
         if (r == 0 && fflush(f) != 0)
                 r = errno > 0 ? -errno : -EIO;
@@ -133,8 +134,8 @@ static int write_and_close(FILE *f, const void *data, size_t size, const char **
         return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
-                      const char **ret_step) {
+int write_file_atomic_with(const char *path, mode_t mode, write_file_fn fill, void *userdata,
+                           const char **ret_step) {
         _cleanup_(freep) char *tmp = NULL;
         const char *step = "create";
         FILE *f;
@@ -157,7 +158,7 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 (void) close(fd);
                 goto fail;
         }
-        r = write_and_close(f, data, size, &step);
+        r = write_and_close(f, fill, userdata, &step);
         if (r < 0)
                 goto fail;
         step = "rename";
@@ -176,6 +177,26 @@ done:
         if (ret_step)
                 *ret_step = step;
         return r;
+}
+
+struct buffer {
+        const void *data;
+        size_t size;
+};
+
+static int write_buffer(FILE *f, void *userdata) {
+        const struct buffer *b = userdata;
+
+        if (b->size > 0 && fwrite(b->data, 1, b->size, f) != b->size)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
+                      const char **ret_step) {
+        struct buffer b = { data, size };
+
+        return write_file_atomic_with(path, mode, write_buffer, &b, ret_step);
 }
 
 int rename_noreplace(const char *from, const char *to) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Reads a regular file into a NUL-terminated buffer, refusing symlinks (O_NOFOLLOW).
@@ -18,6 +19,13 @@ int read_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_siz
  * NULL) names the step that failed ("create", "write", "fsync", "close", "rename"). */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
                       const char **ret_step);
+
+/* The same, with the content written by fill(f, userdata) straight into the temp file, so
+ * a large document need not be built in memory first. fill returns 0 or a negative errno
+ * (which fails the write, step "write"); write errors on f are caught afterwards too. */
+typedef int (*write_file_fn)(FILE *f, void *userdata);
+int write_file_atomic_with(const char *path, mode_t mode, write_file_fn fill, void *userdata,
+                           const char **ret_step);
 
 /* rename(2) that never overwrites: -EEXIST when to exists. Works on symlinks. */
 int rename_noreplace(const char *from, const char *to);

@@ -371,16 +371,38 @@ int tracker_to_json_string(const struct tracker *t, bool pretty, char **ret, cha
         return 0;
 }
 
+struct save_ctx {
+        const struct tracker *t;
+        int serialise_error; /* the walk failed (not the file) */
+};
+
+static int save_fill(FILE *f, void *userdata) {
+        struct save_ctx *c = userdata;
+        struct writer w = { .f = f, .pretty = true };
+        int r;
+
+        r = w_tracker(&w, c->t);
+        if (r < 0) {
+                c->serialise_error = r;
+                return r;
+        }
+        fputc('\n', f);
+        return 0;
+}
+
+/* Streams the document into the temp file: no copy of it is held in memory. */
 int tracker_save(const char *path, const struct tracker *t, char **ret_cause) {
-        _cleanup_(freep) char *s = NULL, *why = NULL;
+        struct save_ctx c = { .t = t };
         const char *step = NULL;
         int r;
 
-        r = tracker_to_json_string(t, true, &s, &why);
-        if (r < 0)
+        r = write_file_atomic_with(path, 0600, save_fill, &c, &step);
+        if (r < 0 && c.serialise_error == -EINVAL)
                 return tracker_cause(ret_cause, r, "%s: cannot serialise the tracker: %s", path,
-                                     why ? why : strerror(-r));
-        r = write_file_atomic(path, s, strlen(s), 0600, &step);
+                                     "a tracker field is out of range (bad enum or time)");
+        if (r < 0 && c.serialise_error < 0)
+                return tracker_cause(ret_cause, r, "%s: cannot serialise the tracker: %s", path,
+                                     strerror(-r));
         if (r < 0)
                 return tracker_cause(ret_cause, r, "%s: cannot save the tracker (%s): %s", path,
                                      strempty(step), strerror(-r));
