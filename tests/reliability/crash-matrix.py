@@ -102,8 +102,11 @@ def measure(ws, setup):
 
 def random_matrix(ws, name, setup, pct, count, rng):
     killed = converged = finished = 0
-    span = max(0.2, measure(ws, setup) * 0.95)
-    for i in range(count):
+    span = max(0.2, measure(ws, setup) * 0.8)
+    i = 0
+    # count kills: a draw that lands after the run finished is checked, then drawn again
+    while killed < count and i < 2 * count:
+        i += 1
         prepare(ws, setup)
         delay = rng.uniform(0.0, span)
         p = ws.start()
@@ -111,7 +114,7 @@ def random_matrix(ws, name, setup, pct, count, rng):
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
         p.communicate(timeout=60)
-        label = '%s random %d (%.3f s)' % (name, i + 1, delay)
+        label = '%s random %d (%.3f s)' % (name, i, delay)
         if p.returncode != -signal.SIGKILL:
             # The run finished before the kill: it must have converged on its own.
             finished += 1
