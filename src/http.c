@@ -137,8 +137,9 @@ static int client_setup_url(struct http_client *c, char **ret_cause) {
         if (curl_url_set(u, CURLUPART_URL, c->o.base_url, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-                if (ret_cause)
-                        (void) asprintf(ret_cause, "invalid server URL '%s'", c->o.base_url);
+                /* asprintf() leaves the pointer undefined on failure */
+                if (ret_cause && asprintf(ret_cause, "invalid server URL '%s'", c->o.base_url) < 0)
+                        *ret_cause = NULL;
                 goto finish;
         }
         if (c->tls_server_name) {
@@ -568,8 +569,9 @@ static bool attempt_finish(struct transfer *t, CURLcode cc) {
                 r->error = t->cb_error ?: curl_to_errno(t->easy, cc);
                 r->maybe_sent = !curl_nothing_sent(cc);
                 r->status = t->cb_error ? r->status : 0;
-                (void) asprintf(&r->error_text, "%s %s: %s", t->req->method, t->req->path,
-                                t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
+                if (asprintf(&r->error_text, "%s %s: %s", t->req->method, t->req->path,
+                             t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc)) < 0)
+                        r->error_text = NULL;
                 retry = transport_retryable(t, cc, r->error);
         } else
                 retry = !r->streamed && http_status_retryable(r->status, r->retry_after_s, t->req->retry);
