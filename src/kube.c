@@ -836,11 +836,13 @@ static int watch_object(struct watch_run *w, struct kube_event *e, json_object *
                 r = kube_decode_daemonset(obj, w->wo->label_key, &ds);
                 e->daemonset = &ds;
         }
-        if (r == -EBADMSG)
-                return 0; /* nothing we can name: skip */
-        if (r < 0)
-                return r;
-        r = w->on_event(e, w->userdata);
+        if (r >= 0)
+                r = w->on_event(e, w->userdata);
+        else if (r == -EBADMSG)
+                r = 0; /* nothing we can name: skip */
+        /* e outlives the objects decoded on this stack frame */
+        e->pod = NULL;
+        e->daemonset = NULL;
         kube_pod_done(&pod);
         kube_daemonset_done(&ds);
         return r;
