@@ -297,7 +297,7 @@ static int ref_fill(struct image_ref *r, const char *domain, const char *path, c
 int image_ref_parse(const char *s, struct image_ref *ret, char **ret_cause) {
         _cleanup_(image_ref_done) struct image_ref r = {};
         _cleanup_(freep) char *copy = NULL;
-        char *name, *tag, *digest;
+        char *name = NULL, *tag = NULL, *digest = NULL; /* cause_fmt() is opaque to -Wmaybe-uninitialized */
         const char *domain, *path;
         int k;
 
