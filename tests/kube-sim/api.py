@@ -10,6 +10,7 @@ import random
 import time
 
 import apierrors
+import fieldschema
 import patch as patchmod
 import table
 import labelsel as sel
@@ -94,6 +95,31 @@ def decode_body(req):
     return obj
 
 
+OPTIONS_KIND = {'create': 'CreateOptions', 'update': 'UpdateOptions', 'patch': 'PatchOptions'}
+
+
+def field_validation(req, obj):
+    """Unknown fields of obj under the request's fieldValidation directive: Strict -> 400,
+    Warn (the default) -> Warning headers (returned as a headers dict), Ignore -> none."""
+    directive = req.q('fieldValidation') or 'Warn'
+    if directive not in fieldschema.DIRECTIVES:
+        raise apierrors.ApiError(
+            422, '%s.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "%s": supported '
+            'values: "", "Ignore", "Strict", "Warn"' % (OPTIONS_KIND.get(req.verb, 'CreateOptions'),
+                                                       directive), 'Invalid')
+    if req.sub:
+        return None
+    unknown = fieldschema.unknown_fields(req.rinfo.plural, obj, drop=directive != 'Strict')
+    if not unknown or directive == 'Ignore':
+        return None
+    texts = ['unknown field "%s"' % p for p in unknown]
+    if directive == 'Strict':
+        kind = req.rinfo.kind
+        raise apierrors.bad_request('%s in version "v1" cannot be handled as a %s: strict decoding '
+                                    'error: %s' % (kind, kind, ', '.join(texts)))
+    return {'Warning': ['299 - "%s"' % t.replace('"', '\\"') for t in texts]}
+
+
 def check_kind(req, obj):
     if obj.get('kind') not in (None, '', req.rinfo.kind):
         raise apierrors.bad_request('the API version in the data (%s) does not match the expected '
@@ -127,6 +153,7 @@ def prepare(c, req, obj, old=None):
 def do_create(c, req):
     obj = decode_body(req)
     check_kind(req, obj)
+    warnings = field_validation(req, obj)
     meta = obj.setdefault('metadata', {})
     if not isinstance(meta, dict):
         raise apierrors.bad_request('metadata must be an object')
@@ -144,12 +171,12 @@ def do_create(c, req):
         meta.pop(k, None)
     prepare(c, req, obj)
     if req.q('dryRun') == 'All':
-        return 201, obj, None
+        return 201, obj, warnings
     with c.store.lock:
         entry = c.store.create(req.rinfo.plural, obj)
         if req.rinfo.plural == 'pods':
             c.kubelet.pod_added(entry)
-    return 201, entry.raw(), None
+    return 201, entry.raw(), warnings
 
 
 def _merge_update(req, old, new):
@@ -176,6 +203,7 @@ def _merge_update(req, old, new):
 
 
 def _store_update(c, req, old, new, precondition):
+    warnings = field_validation(req, new)
     if precondition and precondition != old.meta['resourceVersion']:
         raise apierrors.conflict(req.rinfo, req.name)
     uid = (new.get('metadata') or {}).get('uid')
@@ -185,12 +213,12 @@ def _store_update(c, req, old, new, precondition):
     if req.sub != 'status':
         prepare(c, req, new, old.obj)
     if req.q('dryRun') == 'All':
-        return 200, new, None
+        return 200, new, warnings
     entry = c.store.replace(req.rinfo.plural, new, expect_rv=old.meta['resourceVersion'])
     if req.rinfo.plural == 'daemonsets' and new['metadata'].get('deletionTimestamp') \
             and not new['metadata'].get('finalizers'):
         c.store.remove('daemonsets', req.ns, req.name)
-    return 200, entry.raw(), None
+    return 200, entry.raw(), warnings
 
 
 def do_update(c, req):

@@ -134,7 +134,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hdrs['Vary'] = 'Accept-Encoding'
         self.send_response(code)
         for k, v in hdrs.items():
-            self.send_header(k, v)
+            for one in (v if isinstance(v, list) else [v]):
+                self.send_header(k, one)
+        if hdrs.get('Warning'):
+            self.warnings = hdrs['Warning']
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         if self.command != 'HEAD':
@@ -206,6 +209,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.status_code = 0
         self.fault_reset = False
         self.watch_cut = None
+        self.warnings = None
         self.body = b''
         self.started = time.time()
         url = urllib.parse.urlsplit(self.path)
@@ -266,7 +270,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              'method': self.command, 'path': url.path, 'query': url.query,
                              'verb': verb, 'resource': resource, 'status': code,
                              'user': user[0] if user else None,
-                             'ms': round((time.time() - self.started) * 1000, 1)})
+                             'ms': round((time.time() - self.started) * 1000, 1)}
+                            | ({'warnings': self.warnings} if self.warnings else {}))
 
     def authenticate(self):
         authz = self.headers.get('Authorization') or ''
