@@ -290,8 +290,9 @@ class Workspace:
             if name.startswith('seeder_tracker.json') or name == 'seeder.log':
                 os.unlink(os.path.join(self.base, name))
 
-    def run(self, *cmd, env=None, timeout=120, kubeconfig=None, extra=()):
-        return run(self.args(kubeconfig) + list(extra) + list(cmd), env=env, timeout=timeout)
+    def run(self, *cmd, env=None, timeout=120, kubeconfig=None, extra=(), umask=-1):
+        return run(self.args(kubeconfig) + list(extra) + list(cmd), env=env, timeout=timeout,
+                   umask=umask)
 
     def start(self, *cmd, env=None, kubeconfig=None, extra=()):
         return start(self.args(kubeconfig) + list(extra) + list(cmd), env=env)
@@ -316,9 +317,9 @@ def _env(extra):
     return env
 
 
-def run(args, env=None, timeout=120):
+def run(args, env=None, timeout=120, umask=-1):
     p = subprocess.run([binary()] + args, env=_env(env), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=timeout)
+                       stderr=subprocess.PIPE, text=True, timeout=timeout, umask=umask)
     return p
 
 
