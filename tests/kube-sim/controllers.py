@@ -129,12 +129,9 @@ class Controllers:
             if ev.res == 'events':
                 continue
             if ev.res == 'nodes':
-                names.add(ev.new.meta['name'])
+                names.add(ev.name)
             elif ev.res == 'pods':
-                for e in (ev.new, ev.old):
-                    node = e.obj['spec'].get('nodeName') if e is not None else None
-                    if node:
-                        names.add(node)
+                names.update(ev.nodes)
             else:
                 return None
         return names

@@ -145,11 +145,10 @@ class Kubelet:
         else:
             for ev in store.history[self.seen - first:]:
                 if ev.res == 'pods':
-                    node = ev.new.obj.get('spec', {}).get('nodeName')
-                    if node:
+                    for node in ev.nodes:
                         self.wake.pop(node, None)
                 elif ev.res == 'nodes':
-                    self.wake.pop(ev.new.meta['name'], None)
+                    self.wake.pop(ev.name, None)
         self.seen = store.change_count
 
     def next_due(self, name):

@@ -440,6 +440,8 @@ class Watch:
     def matches(self, entry):
         if entry is None:
             return False
+        if not self.labels and not self.fields:
+            return True         # no need to parse a retired version
         return sel.labels_match(self.labels, entry.meta.get('labels')) and \
             sel.fields_match(self.fields, entry.obj)
 

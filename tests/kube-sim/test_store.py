@@ -131,3 +131,23 @@ class WatchHistoryTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class RetiredVersionTest(unittest.TestCase):
+    def test_superseded_versions_are_compact_and_still_readable(self):
+        c = simtest.make_cluster(nodes=2, no_events=True)
+        first = c.store.get('nodes', '', 'node-0001')
+        before = json.loads(first.raw())
+        c.change_node('node-0001', lambda n: n['metadata']['labels'].update(v='2'))
+        self.assertIsNone(first._obj)           # the dict is gone from the old version
+        self.assertIsNone(first._raw)
+        self.assertLess(len(first._z), len(json.dumps(before)) / 3)
+        self.assertEqual(json.loads(first.raw()), before)
+        self.assertEqual(first.obj, before)
+        self.assertNotIn('v', first.meta['labels'])
+        ev = c.store.history[-1]
+        self.assertEqual((ev.type, ev.name, ev.old), ('MODIFIED', 'node-0001', first))
+        self.assertEqual(ev.new.meta['labels']['v'], '2')
+        gone = c.delete_node('node-0001')
+        self.assertIsNone(ev.new._obj)
+        self.assertEqual(gone.meta['labels']['v'], '2')
