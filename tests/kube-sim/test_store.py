@@ -141,7 +141,7 @@ class RetiredVersionTest(unittest.TestCase):
         c.change_node('node-0001', lambda n: n['metadata']['labels'].update(v='2'))
         self.assertIsNone(first._obj)           # the dict is gone from the old version
         self.assertIsNone(first._raw)
-        self.assertLess(len(first._z), len(json.dumps(before)) / 3)
+        self.assertLess(len(first._z), len(json.dumps(before)) / 2)
         self.assertEqual(json.loads(first.raw()), before)
         self.assertEqual(first.obj, before)
         self.assertNotIn('v', first.meta['labels'])
