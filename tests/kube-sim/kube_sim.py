@@ -2,8 +2,10 @@
 """kube-sim: a simulated Kubernetes API server, DaemonSet controller and kubelets.
 
 python3 kube_sim.py --state-dir DIR --port 0 --nodes N [--zones Z] [--arch amd64=3,arm64=1]
-    [--control-plane K] [--time-scale F] [--images-per-node 50] [--rbac FILE] ...
-Writes DIR/ca.crt, DIR/kubeconfig, DIR/kubeconfig-cert, prints
+    [--control-plane K] [--time-scale F] [--images-per-node 50] [--rbac FILE]
+    [--rbac-yaml RBAC.yaml]... [--sa-token [NS:]NAME=TOKEN]... ...
+Writes DIR/ca.crt, DIR/kubeconfig, DIR/kubeconfig-cert (DIR/kubeconfig-sa-NAME for each
+service account), prints
 `kube-sim ready https://127.0.0.1:PORT` once it accepts requests, runs until SIGTERM.
 """
 
