@@ -12,7 +12,9 @@ import base64
 import glob
 import os
 import re
+import shutil
 import stat
+import subprocess
 import sys
 import uuid
 
@@ -155,6 +157,35 @@ def case_modes(ws):
     tap.is_eq(leftovers, [], 'no temporary files left in the state directory')
 
 
+def case_open_flags(ws):
+    """The tracker's temp file is created with O_CREAT|O_EXCL|O_NOFOLLOW, the tracker and
+    the lock are opened with O_NOFOLLOW (seen by strace)."""
+    if not shutil.which('strace'):
+        tap.skip('open flags', 'strace not installed')
+        return
+    fresh(ws)
+    trace = os.path.join(ws.base, 'strace.out')
+    env = dict(os.environ, ASAN_OPTIONS='detect_leaks=0')  # LeakSanitizer refuses ptrace
+    p = subprocess.run(['strace', '-f', '-qq', '-e', 'trace=open,openat', '-o', trace,
+                        rlib.binary()] + ws.args(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=300, env=env)
+    if p.returncode != 0 and 'ptrace' in p.stderr:
+        tap.skip('open flags', 'ptrace not permitted here')
+        return
+    with open(trace) as f:
+        calls = [x for x in f.read().splitlines() if 'seeder_tracker.json' in x]
+    os.unlink(trace)
+    base = os.path.basename(ws.tracker)
+    tmp = [x for x in calls if re.search(r'/\.%s\.[0-9a-f]+"' % re.escape(base), x)]
+    tap.ok(tmp and all(all(f in x for f in ('O_CREAT', 'O_EXCL', 'O_NOFOLLOW')) for x in tmp),
+           "the tracker's temp file is opened O_CREAT|O_EXCL|O_NOFOLLOW (%d opens)" % len(tmp),
+           '\n'.join(calls[:8]))
+    plain = [x for x in calls if re.search(r'/%s(\.lock)?"' % re.escape(base), x)]
+    tap.ok(plain and all('O_NOFOLLOW' in x for x in plain),
+           'the tracker and its lock are opened O_NOFOLLOW (%d opens)' % len(plain),
+           '\n'.join(x for x in plain if 'O_NOFOLLOW' not in x))
+
+
 def case_tls(ws):
     fresh(ws)
     # No CA at all: the system trust store does not know kube-sim's CA.
@@ -203,6 +234,7 @@ def main():
     case_password(ws)
     case_exec(ws)
     case_modes(ws)
+    case_open_flags(ws)
     case_tls(ws)
     tap.exit()
 
