@@ -146,7 +146,15 @@ def targets(results, args):
     return "\n".join(out)
 
 
-def render(results, info, args):
+def tracker_lines(tcost):
+    return "\n".join(
+        "- %d seeders x %d images (a run with its plan and results): %.1f MiB, save %.1f ms "
+        "(x %d label batches = %.2f s), load %.0f ms"
+        % (c["seeders"], c["images"], c["bytes"] / 1048576.0, c["save_ms"], c["saves"],
+           c["save_ms"] * c["saves"] / 1000.0, c["load_ms"]) for c in tcost)
+
+
+def render(results, info, args, tcost=()):
     parts = ["clyde-seed benchmark: %s" % info["command"],
              "machine: %s x %s, %s, kernel %s; commit %s; %s" % (
                  info["nproc"], info["model"], info["memory"], info["kernel"], info["commit"],
@@ -160,6 +168,9 @@ def render(results, info, args):
         if res.get("kubectl"):
             parts += ["", "labelling by hand at %d nodes, same names, same simulator:" % res["nodes"],
                       kubectl_table(res, args)]
+    if tcost:
+        parts += ["", "tracker cost (bench/tracker-cost.c: save = serialise + write + fsync + "
+                  "rename):", tracker_lines(tcost)]
     parts += ["", "targets:", targets(results, args)]
     return "\n".join(parts)
 
