@@ -116,8 +116,10 @@ def random_matrix(ws, name, setup, pct, count, rng):
         p.communicate(timeout=60)
         label = '%s random %d (%.3f s)' % (name, i, delay)
         if p.returncode != -signal.SIGKILL:
-            # The run finished before the kill: it must have converged on its own.
+            # The run finished before the kill: it must have converged on its own. The
+            # first duration was a single sample on a noisy machine: draw shorter delays.
             finished += 1
+            span *= 0.8
             tap.ok(p.returncode == 0, '%s: finished before the kill, exit 0' % label,
                    'rc %d' % p.returncode)
             problems = rlib.converged(ws, rlib.expected_target(ws.sim, pct))
