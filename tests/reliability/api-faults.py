@@ -266,6 +266,32 @@ def case_frozen(ws):
     resume_and_converge(ws, run_id, 'frozen server')
 
 
+def case_sim_stopped(d):
+    """The API server goes away (process stopped) while the run waits in verify: the open
+    watch breaks, the relist finds nothing listening."""
+    sim = rlib.Sim(os.path.join(d, 'sim-stopped'), nodes=8, zones=2)
+    ws = rlib.Workspace(os.path.join(d, 'ws-stopped'), sim, ini=INI_DEADLINE)
+    sim.admin('POST', 'images', {'image': 'docker.io/library/redis:7', 'behaviour': 'slow',
+                                 'seconds': 30})
+    p, run_id = start_until_phase(ws, 'verify')
+    tap.ok(run_id is not None, 'server stopped: the run reached verify')
+    t0 = time.monotonic()
+    sim.stop()
+    try:
+        p.communicate(timeout=120)
+    except Exception:  # noqa: BLE001
+        p.kill()
+        p.communicate()
+    took = time.monotonic() - t0
+    tap.is_eq(p.returncode, rlib.EXIT_UNAVAILABLE, 'server stopped: exit 69')
+    tap.ok(took < DEADLINE * 3 + 15, 'server stopped: gave up in %.1f s (deadline %d s)'
+           % (took, DEADLINE))
+    t = tracker_json(ws)
+    tap.ok(isinstance(t, dict) and t.get('run') and t['run'].get('id') == run_id and
+           t['run'].get('phase') == 'verify',
+           'server stopped: tracker valid, run %s kept in verify to be resumed' % run_id)
+
+
 def case_all_failing(ws):
     """Every label patch (and node read) fails with 503: select has persisted the plan."""
     fresh(ws)
@@ -299,6 +325,7 @@ def main():
     else:
         tap.skip('frozen server', 'RELIABILITY_FULL only (waits out a watch)')
     case_all_failing(ws)
+    case_sim_stopped(d)
     tap.exit()
 
 
