@@ -388,8 +388,10 @@ struct json_values {
         json_value_fn on_value;
         void *userdata;
         json_tokener *tok;
-        bool midway; /* the tokener holds part of a value */
-        size_t pending, max;
+        bool midway; /* copy holds the start of an unfinished value */
+        size_t max;
+        char *copy; /* the bytes of a value that spans pieces, see values_step() */
+        size_t copy_len, copy_cap;
         int error;
 };
 
@@ -413,43 +415,98 @@ struct json_values *json_values_free(struct json_values *s) {
         if (!s)
                 return NULL;
         json_tokener_free(s->tok);
+        free(s->copy);
         free(s);
         return NULL;
 }
 
-static int values_step(struct json_values *s, const char **p, size_t *len) {
+static int values_keep(struct json_values *s, const char *p, size_t n) {
+        if (s->copy_len + n + 1 > s->copy_cap) {
+                size_t cap = MAX((size_t) 4096, s->copy_cap);
+                char *b;
+
+                while (cap < s->copy_len + n + 1)
+                        cap *= 2;
+                b = realloc(s->copy, cap);
+                if (!b)
+                        return -ENOMEM;
+                s->copy = b;
+                s->copy_cap = cap;
+        }
+        memcpy(s->copy + s->copy_len, p, n);
+        s->copy_len += n;
+        return 0;
+}
+
+/* Parses buf[0..n) in one go with a fresh tokener state. Returns 1 with the value and
+ * where it ends, 0 when more bytes are needed, -EBADMSG when it is not JSON. */
+static int values_parse(struct json_values *s, const char *buf, size_t n, json_object **ret,
+                        size_t *ret_end) {
         enum json_tokener_error e;
         json_object *o;
-        size_t used;
+
+        json_tokener_reset(s->tok);
+        o = json_tokener_parse_ex(s->tok, buf, (int) n);
+        e = json_tokener_get_error(s->tok);
+        if (e == json_tokener_continue)
+                return 0;
+        if (e != json_tokener_success) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        *ret = o;
+        *ret_end = json_tokener_get_parse_end(s->tok);
+        return 1;
+}
+
+/* One value from *p on. json-c 0.16 judges a value fed in several calls differently from
+ * the same bytes in one call ("33" then "-}" completes 33; in one call it is an error),
+ * so the tokener never carries a value across pieces: the bytes of an unfinished value
+ * are kept and parsed again, from its start, in one call with the next piece. The result
+ * is then the same wherever the reads end (found by fuzz-watch). */
+static int values_step(struct json_values *s, const char **p, size_t *len) {
+        size_t n = MIN(*len, (size_t) INT32_MAX), before = s->copy_len, end = 0, used;
+        json_object *o = NULL;
         int r;
 
         if (!s->midway)
                 while (*len > 0 && is_ws(**p)) {
                         (*p)++;
                         (*len)--;
+                        n = MIN(*len, (size_t) INT32_MAX);
                 }
         if (*len == 0)
                 return 0;
-        o = json_tokener_parse_ex(s->tok, *p, (int) MIN(*len, (size_t) INT32_MAX));
-        e = json_tokener_get_error(s->tok);
-        if (e == json_tokener_continue) {
-                used = MIN(*len, (size_t) INT32_MAX);
+        if (s->midway) {
+                if (before + n > s->max)
+                        n = s->max + 1 - before; /* enough to tell "too large" */
+                r = values_keep(s, *p, n);
+                if (r >= 0)
+                        r = values_parse(s, s->copy, s->copy_len, &o, &end);
+        } else
+                r = values_parse(s, *p, n, &o, &end);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                if (!s->midway)
+                        r = n > s->max ? -E2BIG : values_keep(s, *p, n);
                 s->midway = true;
-                s->pending += used;
-                *p += used;
-                *len -= used;
-                return s->pending > s->max ? -E2BIG : 0;
+                *p += n;
+                *len -= n;
+                if (r < 0)
+                        return r;
+                return s->copy_len > s->max ? -E2BIG : 0;
         }
-        if (e != json_tokener_success) {
+        if (s->midway && end < before) {
+                /* a shorter input was judged unfinished: json-c broke its own rule */
                 json_object_put(o);
                 return -EBADMSG;
         }
-        used = json_tokener_get_parse_end(s->tok);
+        used = s->midway ? end - before : end;
+        s->copy_len = 0;
+        s->midway = false;
         *p += used;
         *len -= used;
-        json_tokener_reset(s->tok);
-        s->midway = false;
-        s->pending = 0;
         r = s->on_value(o, s->userdata);
         json_object_put(o);
         return r;
