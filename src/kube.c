@@ -784,8 +784,8 @@ int kube_cluster_id(struct kube_client *k, char **ret_uid) {
                 if (object_path("/api/v1/namespaces", NULL, "", namespaces[i], &path) < 0)
                         return -ENOMEM;
                 r = kube_get_json(k, path, &o);
-                if (r == -ENOENT || r == -EACCES)
-                        continue;
+                if (r == -ENOENT)
+                        continue; /* forbidden is final: the caller names kube-system */
                 if (r < 0)
                         return r;
                 uid = KUBE_STR(o, "metadata", "uid");

@@ -118,8 +118,11 @@ static unsigned summarize(struct machine *m) {
                            run->images[i].ref, run->images[i].digest ? " " : "", strempty(run->images[i].digest),
                            held, total);
         }
+        /* Anything neither on its seeder nor lost with its node is a failure, including
+         * pulls a failed run left waiting. */
         for (size_t j = 0; j < run->n_results; j++)
-                failures += run->results[j].state == TRACKER_STATE_FAILED;
+                failures += run->results[j].state == TRACKER_STATE_FAILED ||
+                            run->results[j].state == TRACKER_STATE_WAITING;
         report_failures(run);
         return failures;
 }

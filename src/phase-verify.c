@@ -25,6 +25,7 @@ struct verify {
         size_t check_cursor, next_cursor; /* where check_nodes() resumes */
         int64_t last_progress;
         bool dirty;
+        char *suspect; /* node whose puller pod disappeared: look at it now */
         char *resource_version;
 };
 
@@ -33,6 +34,7 @@ static void verify_done(struct verify *v) {
                 strv_free(v->names[b]);
         free(v->names);
         free(v->first);
+        free(v->suspect);
         free(v->resource_version);
 }
 
@@ -82,6 +84,9 @@ static void settle(struct verify *v, struct tracker_result *res, enum tracker_st
 
         if (state == TRACKER_STATE_PULLED)
                 log_fields(LOG_INFO, &f, "node '%s': pulled %s (%s)", res->node, ref, strempty(digest));
+        else if (state == TRACKER_STATE_NODE_LOST)
+                log_fields(LOG_WARNING, &f, "node '%s': %s not pulled: %s; the next run replaces it", res->node,
+                           ref, strempty(reason));
         else {
                 f.message_id = CLYDE_MSGID_IMAGE_FAILED;
                 log_fields(LOG_ERR, &f, "node '%s': %s failed: %s: %s", res->node, ref, strempty(reason),
@@ -158,6 +163,12 @@ static int on_event(const struct kube_event *e, void *userdata) {
 
         if (e->kind == KUBE_KIND_POD && e->pod && e->type != KUBE_DELETED)
                 observe_pod(v, e->pod);
+        /* A puller pod that goes away mid-run usually means its node went away. */
+        if (e->kind == KUBE_KIND_POD && e->type == KUBE_DELETED && e->pod && e->pod->node_name) {
+                free(v->suspect);
+                v->suspect = strdup(e->pod->node_name);
+                return -ECANCELED;
+        }
         return v->waiting == 0 ? -ECANCELED : 0;
 }
 
@@ -191,36 +202,43 @@ static int watch_pods(struct verify *v, const char *selector, unsigned timeout_s
         return r == -ECANCELED ? 0 : r;
 }
 
-/* A node that is gone or not Ready cannot finish: its waiting images are "node lost".
- * Looks at most max nodes (0: all), so a slow pull on many seeders stays cheap. */
-static void check_nodes(struct verify *v, size_t max) {
+/* A node that is gone or not Ready cannot finish: its waiting images are "node lost". */
+static void check_node(struct verify *v, const char *node) {
         struct kube_node_filter f = {};
+        struct node_info n = {};
+        _cleanup_(freep) char *name = strdup(node); /* results may be rewritten below */
+        int r;
+
+        if (!name)
+                return;
+        r = kube_get_node(v->m->kube, name, &f, &n, NULL);
+        bool lost = r == -ENOENT || (r >= 0 && n.ready != NODE_READY_TRUE);
+        const char *why = r == -ENOENT ? "node deleted" : "node not Ready";
+        node_info_done(&n);
+        if (!lost)
+                return;
+        v->m->nodes_lost++;
+        for (size_t j = 0; j < v->run->n_results; j++)
+                if (v->run->results[j].state == TRACKER_STATE_WAITING && streq(v->run->results[j].node, name))
+                        settle(v, &v->run->results[j], TRACKER_STATE_NODE_LOST, NULL, why, NULL);
+}
+
+/* Looks at up to max nodes with waiting pulls (0: all), starting where the last look
+ * stopped so every node gets its turn; a slow pull on many seeders stays cheap. */
+static void check_nodes(struct verify *v, size_t max) {
         const char *last = NULL;
-        size_t looked = 0;
+        size_t looked = 0, n = v->run->n_results;
 
-        for (size_t k = 0; k < v->run->n_results && (max == 0 || looked < max); k++) {
-                /* Start where the last look stopped, so every node gets its turn. */
-                size_t i = (v->check_cursor + k) % v->run->n_results;
+        for (size_t k = 0; k < n && (max == 0 || looked < max); k++) {
+                size_t i = (v->check_cursor + k) % n;
                 struct tracker_result *res = &v->run->results[i];
-                v->next_cursor = i + 1;
-                struct node_info n = {};
-                int r;
 
+                v->next_cursor = i + 1;
                 if (res->state != TRACKER_STATE_WAITING || streq_ptr(last, res->node))
                         continue;
                 last = res->node;
                 looked++;
-                r = kube_get_node(v->m->kube, res->node, &f, &n, NULL);
-                bool lost = r == -ENOENT || (r >= 0 && n.ready != NODE_READY_TRUE);
-                const char *why = r == -ENOENT ? "node deleted" : "node not Ready";
-                node_info_done(&n);
-                if (!lost)
-                        continue;
-                v->m->nodes_lost++;
-                for (size_t j = 0; j < v->run->n_results; j++)
-                        if (v->run->results[j].state == TRACKER_STATE_WAITING &&
-                            streq(v->run->results[j].node, res->node))
-                                settle(v, &v->run->results[j], TRACKER_STATE_NODE_LOST, NULL, why, NULL);
+                check_node(v, res->node);
         }
         v->check_cursor = v->next_cursor;
 }
@@ -276,6 +294,11 @@ static int verify_loop(struct verify *v, const char *selector) {
                         if (r < 0)
                                 return r;
                         v->dirty = false;
+                }
+                if (v->suspect) {
+                        check_node(v, v->suspect);
+                        free(TAKE_PTR(v->suspect));
+                        continue;
                 }
                 if (now - last_check >= 60) {
                         check_nodes(v, 20);
