@@ -80,9 +80,12 @@ if ldd "$BIN" 2>/dev/null | grep -q 'libasan'; then
         BIN=$CACHE/nosan/clyde-seed
 fi
 
-SERVICE="$top_builddir/systemd/clyde-seed.service"
 TIMER="$top_srcdir/systemd/clyde-seed.timer"
-EXEC=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$SERVICE")
+# The unit as built names $(bindir)/clyde-seed, which may be a private prefix (make
+# distcheck): the container gets the binary at /usr/bin, as a package installs it.
+EXEC=/usr/bin/clyde-seed
+SERVICE=$WORK/clyde-seed.service
+sed "s|^ExecStart=[^ ]*|ExecStart=$EXEC|" "$top_builddir/systemd/clyde-seed.service" >"$SERVICE"
 
 # --- the cluster and /etc/clyde ----------------------------------------------------------
 sim_start --nodes 10 --zones 2 --time-scale 0.02
