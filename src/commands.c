@@ -30,7 +30,7 @@ static uint32_t random_u32(void) {
         return v ^ (uint32_t) getpid();
 }
 
-static int start_run(struct machine *m) {
+static int start_run(struct machine *m, const struct session *s, bool *images_logged) {
         char id[TRACKER_RUN_ID_MAX];
         int64_t now = now_seconds();
         struct log_fields f = { .message_id = CLYDE_MSGID_RUN_STARTED };
@@ -43,6 +43,9 @@ static int start_run(struct machine *m) {
                 return EXIT_PARTIAL;
         log_set_run(id);
         log_set_phase("select");
+        if (!*images_logged)
+                session_log_images(s);
+        *images_logged = true;
         log_fields(LOG_INFO, &f, "run %s started: %zu images, %g%% of eligible nodes as seeders (%s)", id,
                    m->images->n, m->config->percentage, m->config->label);
         return machine_persist(m) < 0 ? EXIT_PARTIAL : 0;
@@ -84,11 +87,15 @@ static int run_cycle(struct session *s) {
                 .images = s->images,
                 .last_target = -1,
         };
+        bool images_logged = false;
         int r;
 
         if (s->tracker->run && s->tracker->run->phase != TRACKER_PHASE_NONE) {
                 struct tracker_run *run = s->tracker->run;
                 bool again = run->n_images > 0 && !same_images(run, s->images);
+                log_set_run(run->id);
+                session_log_images(s);
+                images_logged = true;
                 log_notice("resuming run %s at phase %s (step %llu)", run->id, tracker_phase_to_string(run->phase),
                            (unsigned long long) run->step);
                 r = machine_run(&m);
@@ -100,7 +107,7 @@ static int run_cycle(struct session *s) {
                 machine_seeders_free(&m);
                 m.nodes_lost = 0;
         }
-        r = start_run(&m);
+        r = start_run(&m, s, &images_logged);
         if (r == 0)
                 r = machine_run(&m);
 out:

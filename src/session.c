@@ -24,14 +24,17 @@ int session_images(struct session *s, const char *buf, size_t len) {
                 log_error("images file '%s' has errors: nothing was changed", s->config->images_file);
                 return EXIT_CONFIG;
         }
-        for (char **w = s->images->warnings; w && *w; w++)
-                log_warning("%s", *w);
         if (s->images->n == 0) {
                 log_error("images file '%s' lists no images", s->config->images_file);
                 return EXIT_CONFIG;
         }
-        log_info("%zu images from '%s'", s->images->n, s->config->images_file);
         return 0;
+}
+
+void session_log_images(const struct session *s) {
+        for (char **w = s->images->warnings; w && *w; w++)
+                log_warning("%s", *w);
+        log_info("%zu images from '%s'", s->images->n, s->config->images_file);
 }
 
 _printf_(3, 4) static void http_log(void *userdata, int priority, const char *fmt, ...) {

@@ -23,6 +23,10 @@ struct session {
  * invalid line. */
 int session_images(struct session *s, const char *buf, size_t len);
 
+/* Logs what the images file held (count, duplicates dropped); called once the run id is
+ * known, so the messages carry it. */
+void session_log_images(const struct session *s);
+
 /* Loads the kubeconfig and creates the API client. Returns 0 or an exit code. */
 int session_connect(struct session *s);
 

@@ -49,8 +49,14 @@ done
 "$CLYDE_SEED" --config /dev/null --base-dir "$WORK" --log-file '' --kubeconfig "$WORK/missing-kubeconfig" \
         --images-to-seed <(printf 'nginx:1.27\n') >"$WORK/out" 2>&1
 is "$?" 78 "a missing kubeconfig exits 78"
-grep -q "1 images from '/dev/fd/" "$WORK/out"; ok $? "--images-to-seed <(printf 'nginx:1.27\\n') was read first"
 grep -q "missing-kubeconfig" "$WORK/out"; ok $? "the error names the kubeconfig"
+# The images file is read and checked before the kubeconfig: a bad line in a pipe wins.
+"$CLYDE_SEED" --config /dev/null --base-dir "$WORK" --log-file '' --kubeconfig "$WORK/missing-kubeconfig" \
+        --images-to-seed <(printf 'nginx:1.27\nBad:Image\n') >"$WORK/out" 2>&1
+is "$?" 78 "an invalid line in a piped images file exits 78"
+grep -q "/dev/fd/[0-9]*:2: invalid image reference 'Bad:Image'" "$WORK/out"
+ok $? "--images-to-seed <(printf ...) was read, and checked before the kubeconfig"
+grep -q "missing-kubeconfig" "$WORK/out"; ok $((!$?)) "the kubeconfig was not looked at yet"
 "$CLYDE_SEED" --config /dev/null --base-dir "$WORK" --log-file '' --images-to-seed "$WORK/nope.txt" >"$WORK/out" 2>&1
 is "$?" 78 "a missing images file exits 78"
 grep -q "cannot read images file '$WORK/nope.txt'" "$WORK/out"; ok $? "the error names the images file"
