@@ -61,6 +61,10 @@ class Cluster:
         self.stats = Stats()
         self.reqlog = collections.deque(maxlen=200000)
         self.log_lock = threading.Lock()
+        # Requests answered but not yet logged: /_sim/log and /_sim/stats wait for them, so a
+        # client that reads them right after its own request always finds it there.
+        self.inflight = 0
+        self.inflight_cv = threading.Condition()
         self.rng = random.Random(opts.seed)
         self.events_on = not opts.no_events
         self.populate()

@@ -219,6 +219,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = self.read_body_safe()
             if body is None:
                 return
+            if url.path.startswith(('/_sim/log', '/_sim/stats')):
+                with cluster.inflight_cv:
+                    cluster.inflight_cv.wait_for(lambda: cluster.inflight == 0, timeout=2.0)
             code, out, ctype = admin.handle(cluster, self.command, url.path, self.query, body)
             self.fault_reset = False
             self.send_body(code, out if isinstance(out, bytes) else dumps(out), ctype=ctype)
@@ -229,6 +232,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
         if review is not None:
             resource = review.plural
+        self.counted = verb != 'watch'   # a watch may stay open for minutes
+        if self.counted:
+            with cluster.inflight_cv:
+                cluster.inflight += 1
         user = None
         try:
             # the body is read before anything can answer (auth, faults, errors): on a
@@ -272,6 +279,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              'user': user[0] if user else None,
                              'ms': round((time.time() - self.started) * 1000, 1)}
                             | ({'warnings': self.warnings} if self.warnings else {}))
+        if self.counted:
+            with cluster.inflight_cv:
+                cluster.inflight -= 1
+                cluster.inflight_cv.notify_all()
 
     def authenticate(self):
         authz = self.headers.get('Authorization') or ''
