@@ -480,7 +480,7 @@ static int bulk_request(const char *name, const char *body, struct http_request 
         return 0;
 }
 
-#define BULK_TODO 1
+#define BULK_PENDING 1
 
 /* kube_update_node() callback of kube_patch_nodes(): the patch does not depend on what
  * was read. */
@@ -489,26 +489,26 @@ static int same_patch(const struct node_info *n, struct kube_meta_patch *ret, vo
         return 0;
 }
 
-/* Sends the requests whose results[i] is BULK_TODO; refresh renews credentials first. */
+/* Sends the requests whose results[i] is BULK_PENDING; refresh renews credentials first. */
 static int bulk_round(struct kube_client *k, struct http_request *qs, size_t n, int *results,
                       bool refresh) {
         _cleanup_(freep) struct http_response *resps = calloc(n, sizeof(*resps));
-        _cleanup_(freep) struct http_request *todo = calloc(n, sizeof(*todo));
+        _cleanup_(freep) struct http_request *pending = calloc(n, sizeof(*pending));
         _cleanup_(freep) size_t *idx = calloc(n, sizeof(*idx));
         size_t m = 0;
         int r;
 
-        if (!resps || !todo || !idx)
+        if (!resps || !pending || !idx)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                if (results[i] == BULK_TODO) {
+                if (results[i] == BULK_PENDING) {
                         r = fill_auth(k, &qs[i], refresh && m == 0);
                         if (r < 0)
                                 return r;
                         idx[m] = i;
-                        todo[m++] = qs[i];
+                        pending[m++] = qs[i];
                 }
-        r = http_request_many(k->http, todo, resps, m);
+        r = http_request_many(k->http, pending, resps, m);
         for (size_t j = 0; j < m && r >= 0; j++) {
                 struct http_response *resp = &resps[j];
 
@@ -516,7 +516,7 @@ static int bulk_round(struct kube_client *k, struct http_request *qs, size_t n, 
                         kube_set_error(k, 0, "%s", resp->error_text ?: "request failed");
                         results[idx[j]] = transport_errno(resp->error);
                 } else if (resp->status == 401 && !refresh)
-                        results[idx[j]] = BULK_TODO; /* next round, with fresh credentials */
+                        results[idx[j]] = BULK_PENDING; /* next round, with fresh credentials */
                 else if (resp->status < 200 || resp->status >= 300)
                         results[idx[j]] = response_errno(k, resp, false);
                 else
@@ -537,7 +537,7 @@ int kube_patch_nodes(struct kube_client *k, const char *const *names, const stru
                 return -ENOMEM;
         kube_error_done(&k->last);
         for (size_t i = 0; i < n; i++) {
-                results[i] = BULK_TODO;
+                results[i] = BULK_PENDING;
                 if (r >= 0)
                         r = bulk_request(names[i], body, &qs[i]);
         }
@@ -550,7 +550,7 @@ int kube_patch_nodes(struct kube_client *k, const char *const *names, const stru
                         results[i] = MIN(0, kube_update_node(k, names[i], NULL, same_patch, (void *) p, 0));
         for (size_t i = 0; i < n; i++) {
                 free((char *) qs[i].path);
-                if (results[i] == BULK_TODO)
+                if (results[i] == BULK_PENDING)
                         results[i] = r < 0 ? r : -EACCES;
                 if (r >= 0 && results[i] < 0)
                         r = results[i];
