@@ -136,7 +136,7 @@ static void count_reset(void *userdata) {
         c->nodes = c->seeders = 0;
 }
 
-static void log_hook(void *userdata, int prio, const char *fmt, ...) {
+_printf_(3, 4) static void log_hook(void *userdata, int prio, const char *fmt, ...) {
         va_list ap;
 
         printf("# log<%d>: ", prio);
@@ -554,7 +554,7 @@ static void print_counters(struct kube_client *k) {
 
 int main(int argc, char **argv) {
         struct http_options o;
-        _cleanup_(freep) char *url = NULL, *node = NULL;
+        _cleanup_(freep) char *node = NULL;
         struct kube_target *t;
         struct kube_client *k;
         size_t total = (size_t) atoi(getenv("SIM_NODES") ?: "7");

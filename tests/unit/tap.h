@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 static int tap_n, tap_failed;
 
@@ -46,6 +49,24 @@ tap_check(bool cond, const char *file, int line, const char *fmt, ...) {
                         printf("#   got '%s', want '%s'\n", _g ? _g : "(null)",          \
                                _w ? _w : "(null)");                                     \
         } while (0)
+
+/* Reads $top_srcdir/dir/name whole (NUL-terminated; *ret_len may be NULL) or bails out. */
+__attribute__((unused)) static char *tap_data(const char *dir, const char *name, size_t *ret_len) {
+        const char *top = getenv("top_srcdir");
+        char *path = NULL, *buf = NULL;
+        size_t len = 0;
+
+        if (asprintf(&path, "%s/%s/%s", top ? top : ".", dir, name) < 0)
+                abort();
+        if (read_full_file(path, 64u << 20, &buf, &len) < 0) {
+                printf("Bail out! cannot read %s\n", path);
+                exit(1);
+        }
+        free(path);
+        if (ret_len)
+                *ret_len = len;
+        return buf;
+}
 
 __attribute__((unused)) static int tap_done(void) {
         printf("1..%d\n", tap_n);

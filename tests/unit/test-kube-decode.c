@@ -13,28 +13,7 @@
 #include "tap.h"
 
 static char *slurp(const char *name, size_t *ret_len) {
-        const char *top = getenv("top_srcdir");
-        _cleanup_(freep) char *path = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        char *buf;
-        long n;
-
-        if (asprintf(&path, "%s/tests/data/api/%s", top ? top : ".", name) < 0)
-                abort();
-        f = fopen(path, "re");
-        if (!f) {
-                printf("Bail out! cannot open %s\n", path);
-                exit(1);
-        }
-        (void) fseek(f, 0, SEEK_END);
-        n = ftell(f);
-        rewind(f);
-        buf = calloc(1, (size_t) n + 1);
-        if (!buf || fread(buf, 1, (size_t) n, f) != (size_t) n)
-                abort();
-        if (ret_len)
-                *ret_len = (size_t) n;
-        return buf;
+        return tap_data("tests/data/api", name, ret_len);
 }
 
 static json_object *fixture(const char *name) {

@@ -799,7 +799,7 @@ static void test_lock(void) {
 
 /* --- size: 5,000 nodes x 10 images -------------------------------------------------- */
 
-static double now_seconds(void) {
+static double wall_seconds(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
@@ -814,7 +814,7 @@ static void test_large(void) {
         struct stat st;
 
         empty_tmp();
-        double t0 = now_seconds();
+        double t0 = wall_seconds();
         if (tracker_run_start(t, "20261126t102000-a1b2", T0) < 0)
                 abort();
         for (int i = 0; i < IMAGES; i++) {
@@ -836,13 +836,13 @@ static void test_large(void) {
                         bad += tracker_seeder_set_image(s, t->run->images[i].ref, t->run->images[i].digest, T0) < 0;
                 }
         }
-        double t1 = now_seconds();
+        double t1 = wall_seconds();
         is_int(bad, 0, "50,000 results and 5,000 seeders built");
         is_int(t->run->n_results, NODES * IMAGES, "one result per node x image");
         is_int(tracker_save(path, t, &cause), 0, "save the large tracker");
-        double t2 = now_seconds();
+        double t2 = wall_seconds();
         is_int(tracker_load(path, &l, &cause), 0, "load it back");
-        double t3 = now_seconds();
+        double t3 = wall_seconds();
         ok(stat(path, &st) == 0, "file exists");
         printf("# 5,000 nodes x 10 images: build %.2fs, save %.2fs, load %.2fs, %.1f MiB\n", t1 - t0, t2 - t1,
                t3 - t2, (double) st.st_size / 1048576.0);
