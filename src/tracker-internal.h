@@ -6,6 +6,14 @@
 
 #include "tracker.h"
 
+/* Returns from the calling function when x is a negative errno. */
+#define TRY(x)                          \
+        do {                            \
+                int _r_ = (x);          \
+                if (_r_ < 0)            \
+                        return _r_;     \
+        } while (0)
+
 /* Grows *p to hold at least need elements of size bytes. Returns false on ENOMEM. */
 bool tracker_grow(void **p, size_t *alloc, size_t need, size_t size);
 #define TRACKER_GROW(p, alloc, need) tracker_grow((void **) &(p), &(alloc), (need), sizeof(*(p)))

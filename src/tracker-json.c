@@ -6,19 +6,8 @@
 #include <json-c/json.h>
 
 #include "fileio.h"
+#include "json-stream.h"
 #include "tracker-internal.h"
-
-#define TRY(x)                          \
-        do {                            \
-                int _r_ = (x);          \
-                if (_r_ < 0)            \
-                        return _r_;     \
-        } while (0)
-
-static void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
 
 /* Adds v (consumed) under a static key. v == NULL is an allocation failure. */
 static int add(json_object *o, const char *key, json_object *v) {

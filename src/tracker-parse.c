@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "json-stream.h"
 #include "tracker-internal.h"
 
 #define WHERE_MAX 96
@@ -22,18 +23,6 @@ enum {
         OPT = 1 << 0,      /* may be absent */
         NULLABLE = 1 << 1, /* may be null */
 };
-
-#define TRY(x)                          \
-        do {                            \
-                int _r_ = (x);          \
-                if (_r_ < 0)            \
-                        return _r_;     \
-        } while (0)
-
-static void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
 
 static int bad(struct pctx *c, const char *where, const char *what) {
         return tracker_cause(c->cause, -EBADMSG, "%s: '%s' %s", c->name, where, what);

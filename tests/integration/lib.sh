@@ -3,41 +3,17 @@
 
 set -u
 : "${top_srcdir:?run through make check (top_srcdir unset)}"
+. "$top_srcdir/tests/tap.sh"
 : "${top_builddir:=$top_srcdir}"
 CLYDE_SEED=${CLYDE_SEED:-$top_builddir/clyde-seed}
 PYTHON3=${PYTHON3:-python3}
 SIMCTL="$PYTHON3 $top_srcdir/tests/integration/simctl.py"
 
-TAP_N=0
-TAP_FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/clyde-it.XXXXXX")
 SIM_PID=
 
-ok() { # ok CONDITION-EXIT-CODE DESCRIPTION
-        TAP_N=$((TAP_N + 1))
-        if [ "$1" -eq 0 ]; then
-                echo "ok $TAP_N - $2"
-        else
-                echo "not ok $TAP_N - $2"
-                TAP_FAILED=$((TAP_FAILED + 1))
-        fi
-}
 
-is() { # is GOT WANT DESCRIPTION
-        TAP_N=$((TAP_N + 1))
-        if [ "$1" = "$2" ]; then
-                echo "ok $TAP_N - $3"
-        else
-                echo "not ok $TAP_N - $3"
-                echo "#   got '$1', want '$2'"
-                TAP_FAILED=$((TAP_FAILED + 1))
-        fi
-}
 
-done_testing() {
-        echo "1..$TAP_N"
-        [ "$TAP_FAILED" -eq 0 ]
-}
 
 cleanup() {
         [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null

@@ -1,6 +1,7 @@
 # Shared by tests/systemd/*.sh: TAP helpers, a work directory, kube-sim.
 set -u
 : "${top_srcdir:?run through make check (top_srcdir unset)}"
+. "$top_srcdir/tests/tap.sh"
 : "${top_builddir:=$top_srcdir}"
 CLYDE_SEED=${CLYDE_SEED:-$top_builddir/clyde-seed}
 PYTHON3=${PYTHON3:-python3}
@@ -8,42 +9,17 @@ LC_ALL=C
 LANG=C
 export LC_ALL LANG
 
-TAP_N=0
-TAP_FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/clyde-sd.XXXXXX") || exit 1
 SIM_PID=
 CLEANUP_EXTRA=:
 
-ok() { # ok EXIT-CODE DESCRIPTION
-        TAP_N=$((TAP_N + 1))
-        if [ "$1" -eq 0 ]; then
-                echo "ok $TAP_N - $2"
-        else
-                echo "not ok $TAP_N - $2"
-                TAP_FAILED=$((TAP_FAILED + 1))
-        fi
-}
 
-is() { # is GOT WANT DESCRIPTION
-        TAP_N=$((TAP_N + 1))
-        if [ "$1" = "$2" ]; then
-                echo "ok $TAP_N - $3"
-        else
-                echo "not ok $TAP_N - $3"
-                echo "#   got '$1', want '$2'"
-                TAP_FAILED=$((TAP_FAILED + 1))
-        fi
-}
 
 skip_all() { # skip_all REASON: nothing was tested
         echo "1..0 # SKIP $1"
         exit 0
 }
 
-done_testing() {
-        echo "1..$TAP_N"
-        [ "$TAP_FAILED" -eq 0 ]
-}
 
 sd_cleanup() {
         $CLEANUP_EXTRA
