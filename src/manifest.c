@@ -229,18 +229,22 @@ static json_object *image_containers(struct jb *b, const struct manifest_params 
         return a;
 }
 
+/* One nodeSelectorTerm per node, each a single-value matchFields: terms are ORed, and the
+ * API server's validation (ValidateNodeFieldSelectorRequirement) allows exactly one value
+ * for In/NotIn on a node field selector, so a list of names in one term is refused (422). */
 static json_object *affinity(struct jb *b, const struct manifest_params *p) {
-        json_object *a = JOBJ(b), *na, *req, *terms, *term, *fields, *f;
+        json_object *a = JOBJ(b), *na, *req, *terms;
 
         na = jset(b, a, "nodeAffinity", JOBJ(b));
         req = jset(b, na, "requiredDuringSchedulingIgnoredDuringExecution", JOBJ(b));
         terms = jset(b, req, "nodeSelectorTerms", JARR(b));
-        term = jpush(b, terms, JOBJ(b));
-        fields = jset(b, term, "matchFields", JARR(b));
-        f = jpush(b, fields, JOBJ(b));
-        jset_str(b, f, "key", "metadata.name");
-        jset_str(b, f, "operator", "In");
-        jset(b, f, "values", str_array(b, p->nodes, p->n_nodes));
+        for (size_t i = 0; terms && i < p->n_nodes; i++) {
+                json_object *term = jpush(b, terms, JOBJ(b));
+                json_object *f = jpush(b, jset(b, term, "matchFields", JARR(b)), JOBJ(b));
+                jset_str(b, f, "key", "metadata.name");
+                jset_str(b, f, "operator", "In");
+                jset(b, f, "values", str_array(b, p->nodes + i, 1));
+        }
         return a;
 }
 

@@ -8,8 +8,10 @@
  * - updateStrategy OnDelete: a puller DaemonSet is created once per run and batch and
  *   deleted at cleanup, never updated in place; should anyone edit it, OnDelete keeps
  *   the controller from rolling the pods (which would restart pulls mid-verify);
- * - nodeSelector = the seeder label, plus required node affinity matchFields
- *   metadata.name In [the seeders that still lack the batch's images];
+ * - nodeSelector = the seeder label, plus required node affinity with one
+ *   nodeSelectorTerm per seeder that still lacks the batch's images, each
+ *   `matchFields metadata.name In [that node]` (terms are ORed; the API server allows
+ *   only one value in a node field selector);
  * - init container IMAGES_RESERVED_NAME from the helper image (a static busybox) runs
  *   `/bin/busybox cp /bin/busybox /clyde-seed/sleep` into an emptyDir; each seeded image
  *   is one container running `/clyde-seed/sleep 2147483647` (busybox is multi-call and

@@ -147,13 +147,22 @@ static void test_structure(void) {
                            streq(json_object_get_string(v), "true"),
                    "nodeSelector is the seeder label");
         }
+        /* One term per node, one value per term: the real API server refuses more than one
+         * value for In on a node field selector (ValidateNodeFieldSelectorRequirement). */
         is_int(len_at(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"),
-               1, "one node selector term");
-        c = at(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0]");
-        is_str(str_at(c, "key"), "metadata.name", "matchFields key");
-        is_str(str_at(c, "operator"), "In", "matchFields operator");
-        is_int(len_at(c, "values"), 2, "two nodes");
-        is_str(str_at(c, "values[1]"), "node-b", "node list");
+               2, "one node selector term per node");
+        for (size_t i = 0; i < 2; i++) {
+                char path[160];
+                snprintf(path, sizeof(path),
+                         "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[%zu]", i);
+                c = at(spec, path);
+                is_int(json_object_object_length(c), 1, "term %zu has only matchFields", i);
+                is_int(len_at(c, "matchFields"), 1, "term %zu: one requirement", i);
+                is_str(str_at(c, "matchFields[0].key"), "metadata.name", "term %zu: key", i);
+                is_str(str_at(c, "matchFields[0].operator"), "In", "term %zu: operator", i);
+                is_int(len_at(c, "matchFields[0].values"), 1, "term %zu: exactly one value", i);
+                is_str(str_at(c, "matchFields[0].values[0]"), i == 0 ? "node-a" : "node-b", "term %zu: node", i);
+        }
         ok(!at(spec, "tolerations"), "no tolerations by default");
         ok(!at(spec, "imagePullSecrets"), "no pull secrets by default");
         ok(!at(spec, "priorityClassName"), "no priority class by default");
