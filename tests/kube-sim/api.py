@@ -12,6 +12,7 @@ import time
 import apierrors
 import fieldschema
 import patch as patchmod
+import podvalidation
 import table
 import labelsel as sel
 import validation
@@ -126,14 +127,48 @@ def check_kind(req, obj):
                                     'API version (%s)' % (obj.get('apiVersion'), req.rinfo.api_version))
 
 
+def check_quantities(req, obj):
+    """A quantity that does not parse fails the decoding of the body: 400."""
+    spec = obj.get('spec') if isinstance(obj.get('spec'), dict) else {}
+    if req.rinfo.plural == 'daemonsets':
+        spec = ((spec.get('template') or {}).get('spec') or {}) if isinstance(spec.get('template'), dict) else {}
+    elif req.rinfo.plural != 'pods':
+        return
+    msg = podvalidation.quantity_errors(spec)
+    if msg:
+        kind = req.rinfo.kind
+        raise apierrors.bad_request('%s in version "v1" cannot be handled as a %s: %s' % (kind, kind, msg))
+
+
+def pod_warnings(req, obj):
+    """Warning headers the server adds for a pod or a workload's pod template."""
+    spec = obj.get('spec') or {}
+    if req.rinfo.plural == 'daemonsets':
+        return podvalidation.warnings('spec.template.spec', (spec.get('template') or {}).get('spec'))
+    if req.rinfo.plural == 'pods':
+        return podvalidation.warnings('spec', spec)
+    return []
+
+
+def add_warnings(headers, texts):
+    if not texts:
+        return headers
+    headers = dict(headers or {})
+    headers['Warning'] = list(headers.get('Warning') or []) + \
+        ['299 - "%s"' % t.replace('"', '\\"') for t in texts]
+    return headers
+
+
 def prepare(c, req, obj, old=None):
-    """Defaults and validates obj for its resource; raises 422."""
+    """Defaults and validates obj for its resource; raises 400 (undecodable quantities)
+    or 422."""
     res = req.rinfo.plural
+    check_quantities(req, obj)
     if res == 'daemonsets':
         validation.default_daemonset(obj)
         errs = validation.daemonset(obj) if old is None else validation.daemonset_update(obj, old)
     elif res == 'pods':
-        validation.default_pod_spec(obj.setdefault('spec', {}))
+        validation.default_pod_spec(obj.setdefault('spec', {}), pod=True)
         errs = validation.pod(obj)
     elif res == 'namespaces':
         obj.setdefault('spec', {'finalizers': ['kubernetes']})
@@ -170,6 +205,7 @@ def do_create(c, req):
     for k in ('uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generation'):
         meta.pop(k, None)
     prepare(c, req, obj)
+    warnings = add_warnings(warnings, pod_warnings(req, obj))
     if req.q('dryRun') == 'All':
         return 201, obj, warnings
     with c.store.lock:

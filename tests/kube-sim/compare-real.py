@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Sends podcases.py's invalid pods and DaemonSets (dryRun=All) to API servers and
+records or compares their answers.
+
+    compare-real.py --record KUBECONFIG          # a real server -> testdata/real-422.json
+    compare-real.py KUBECONFIG_A KUBECONFIG_B    # diff two servers (e.g. real vs kube-sim)
+
+A kubeconfig here is one with `server:`, `certificate-authority:` (a path) and `token:`
+(what control-plane.sh and kube-sim write).  Not a test itself: test_podvalidation.py
+checks kube-sim against the recording without a real server.
+"""
+
+import http.client
+import json
+import os
+import re
+import ssl
+import sys
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import podcases  # noqa: E402
+
+RECORD = os.path.join(HERE, 'testdata', 'real-422.json')
+
+
+class Server:
+    def __init__(self, kubeconfig):
+        with open(kubeconfig) as f:
+            text = f.read()
+        self.url = urllib.parse.urlsplit(re.search(r'server:\s*"?([^"\s}]+)', text).group(1))
+        self.token = re.search(r'token:\s*"?([^"\s}]+)', text).group(1)
+        ca = re.search(r'certificate-authority:\s*"?([^"\s}]+)', text).group(1)
+        self.ctx = ssl.create_default_context(cafile=ca)
+
+    def post(self, path, obj):
+        c = http.client.HTTPSConnection(self.url.hostname, self.url.port, context=self.ctx, timeout=30)
+        c.request('POST', path, json.dumps(obj).encode(),
+                  {'Authorization': 'Bearer ' + self.token, 'Content-Type': 'application/json',
+                   'Accept': 'application/json'})
+        r = c.getresponse()
+        body = json.loads(r.read() or b'null')
+        warnings = r.getheader('Warning')
+        c.close()
+        return r.status, body, warnings
+
+
+def answer(code, body, warnings):
+    """What is compared: the code, and for an error the Status without metadata."""
+    out = {'code': code}
+    if code >= 400:
+        out['status'] = {k: v for k, v in body.items() if k != 'metadata'}
+    if warnings:
+        out['warnings'] = warnings
+    return out
+
+
+def run(server, ns='default'):
+    got = {}
+    for name, _, changes in podcases.CASES + podcases.DECODE_CASES:
+        for kind, make, path in (('pod', podcases.case_pod, '/api/v1/namespaces/%s/pods' % ns),
+                                 ('daemonset', podcases.case_daemonset,
+                                  '/apis/apps/v1/namespaces/%s/daemonsets' % ns)):
+            got['%s: %s' % (kind, name)] = answer(*server.post(path + '?dryRun=All', make(changes)))
+    return got
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == '--record':
+        got = run(Server(argv[2]))
+        with open(RECORD, 'w') as f:
+            json.dump(got, f, indent=1, sort_keys=True)
+            f.write('\n')
+        print('recorded %d answers in %s' % (len(got), RECORD))
+        return 0
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 64
+    a, b = run(Server(argv[1])), run(Server(argv[2]))
+    bad = 0
+    for key in a:
+        if a[key] != b[key]:
+            bad += 1
+            print('DIFF %s\n  A: %s\n  B: %s' % (key, json.dumps(a[key]), json.dumps(b[key])))
+    print('%d of %d answers differ' % (bad, len(a)))
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
