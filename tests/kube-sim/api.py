@@ -9,6 +9,7 @@ import json
 import random
 import time
 
+import admission
 import apierrors
 import fieldschema
 import patch as patchmod
@@ -159,17 +160,25 @@ def add_warnings(headers, texts):
     return headers
 
 
-def prepare(c, req, obj, old=None):
-    """Defaults and validates obj for its resource; raises 400 (undecodable quantities)
-    or 422."""
+def prepare(c, req, obj, old=None, admit_as=None):
+    """Defaults, admits (a pod create: admit_as is the name admission errors show) and
+    validates obj for its resource; raises 400 (undecodable quantities), 403 (admission)
+    or 422.  Returns the admission's warning texts."""
     res = req.rinfo.plural
     check_quantities(req, obj)
+    warnings = []
     if res == 'daemonsets':
         validation.default_daemonset(obj)
         errs = validation.daemonset(obj) if old is None else validation.daemonset_update(obj, old)
+        if old is None and not errs:
+            warnings = admission.workload_warnings(c.store, req.ns, obj['spec']['template'].get('spec'))
     elif res == 'pods':
         validation.default_pod_spec(obj.setdefault('spec', {}), pod=True)
+        if admit_as is not None:
+            admission.mutate_pod(c.store, obj, admit_as)
         errs = validation.pod(obj)
+        if admit_as is not None and not errs:
+            warnings = admission.validate_pod(c.store, obj, obj['metadata'].get('name', ''))
     elif res == 'namespaces':
         obj.setdefault('spec', {'finalizers': ['kubernetes']})
         obj.setdefault('status', {'phase': 'Active'})
@@ -180,9 +189,11 @@ def prepare(c, req, obj, old=None):
         obj.setdefault('status', {})
         errs = validation.node(obj)
     else:
-        errs = validation.object_meta(obj.get('metadata') or {}, True)
+        errs = validation.object_meta(obj.get('metadata') or {}, req.rinfo.namespaced)
+        errs += admission.prepare_object(res, obj)
     if errs:
         raise apierrors.invalid(req.rinfo, obj['metadata'].get('name', ''), errs)
+    return warnings
 
 
 def do_create(c, req):
@@ -200,18 +211,20 @@ def do_create(c, req):
         if c.store.get('namespaces', '', req.ns) is None:
             from resources import RESOURCES
             raise apierrors.not_found(RESOURCES['namespaces'], req.ns)
+    admit_as = meta.get('name') or meta.get('generateName') or ''
     if not meta.get('name') and meta.get('generateName'):
         meta['name'] = meta['generateName'] + ''.join(random.choice(NAME_CHARS) for _ in range(5))
     for k in ('uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generation'):
         meta.pop(k, None)
-    prepare(c, req, obj)
-    warnings = add_warnings(warnings, pod_warnings(req, obj))
-    if req.q('dryRun') == 'All':
-        return 201, obj, warnings
-    with c.store.lock:
+    with c.store.lock:      # admission reads quotas and usage: no other create in between
+        texts = prepare(c, req, obj, admit_as=admit_as if req.rinfo.plural == 'pods' else None)
+        warnings = add_warnings(warnings, pod_warnings(req, obj) + texts)
+        if req.q('dryRun') == 'All':
+            return 201, obj, warnings
         entry = c.store.create(req.rinfo.plural, obj)
         if req.rinfo.plural == 'pods':
             c.kubelet.pod_added(entry)
+            admission.refresh_quota_status(c.store, req.ns)
     return 201, entry.raw(), warnings
 
 

@@ -86,6 +86,8 @@ def _groups():
     return {
         'api/v1': lambda: _document('v1', [r for r in RESOURCES.values() if not r.group]),
         'apis/apps/v1': lambda: _document('apps/v1', [RESOURCES['daemonsets']]),
+        'apis/scheduling.k8s.io/v1': lambda: _document('scheduling.k8s.io/v1',
+                                                       [RESOURCES['priorityclasses']]),
         'apis/authorization.k8s.io/v1': lambda: _document('authorization.k8s.io/v1',
                                                           [authz.SSAR, authz.SSRR], review=True),
     }

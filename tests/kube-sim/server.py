@@ -52,6 +52,8 @@ def route(path):
         rest, group = parts[2:], ''
     elif parts[:3] == ['apis', 'apps', 'v1']:
         rest, group = parts[3:], 'apps'
+    elif parts[:3] == ['apis', 'scheduling.k8s.io', 'v1']:
+        rest, group = parts[3:], 'scheduling.k8s.io'
     else:
         return None
     ns = ''
