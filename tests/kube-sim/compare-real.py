@@ -16,6 +16,7 @@ import os
 import re
 import ssl
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,6 +24,7 @@ sys.path.insert(0, HERE)
 import podcases  # noqa: E402
 
 RECORD = os.path.join(HERE, 'testdata', 'real-422.json')
+RECORD_ADMISSION = os.path.join(HERE, 'testdata', 'real-admission.json')
 
 
 class Server:
@@ -34,9 +36,9 @@ class Server:
         ca = re.search(r'certificate-authority:\s*"?([^"\s}]+)', text).group(1)
         self.ctx = ssl.create_default_context(cafile=ca)
 
-    def post(self, path, obj):
+    def post(self, path, obj, method='POST'):
         c = http.client.HTTPSConnection(self.url.hostname, self.url.port, context=self.ctx, timeout=30)
-        c.request('POST', path, json.dumps(obj).encode(),
+        c.request(method, path, json.dumps(obj).encode() if obj is not None else None,
                   {'Authorization': 'Bearer ' + self.token, 'Content-Type': 'application/json',
                    'Accept': 'application/json'})
         r = c.getresponse()
@@ -66,18 +68,60 @@ def run(server, ns='default'):
     return got
 
 
+def setup_namespaces(server):
+    """(Re)creates podcases.NAMESPACES with their labels and objects."""
+    for ns, (labels, objects) in podcases.NAMESPACES.items():
+        server.post('/api/v1/namespaces/' + ns, None, 'DELETE')
+        for _ in range(100):        # a deleted namespace takes a while to go
+            code, _, _ = server.post('/api/v1/namespaces', {'metadata': {'name': ns, 'labels': labels}})
+            if code == 201:
+                break
+            time.sleep(0.3)
+        for plural, obj in objects or ():
+            server.post('/api/v1/namespaces/%s/%s' % (ns, plural), obj)
+    time.sleep(3)     # the quota controller fills in status.used; service accounts appear
+
+
+def run_admission(server):
+    setup_namespaces(server)
+    got = {}
+    for name, _, ns, spec, generate in podcases.ADMISSION_CASES:
+        code, body, warnings = server.post('/api/v1/namespaces/%s/pods?dryRun=All' % ns,
+                                           podcases.admission_pod(spec, generate))
+        got[name] = answer(code, body, warnings)
+        if code < 400:
+            got[name]['spec'] = admitted_fields(body)
+    return got
+
+
+def admitted_fields(pod):
+    """What admission changes in an admitted pod."""
+    spec = pod['spec']
+    return {'priority': spec.get('priority'), 'preemptionPolicy': spec.get('preemptionPolicy'),
+            'resources': [c.get('resources') for c in spec.get('containers', [])],
+            'limit-ranger': (pod['metadata'].get('annotations') or {}).get('kubernetes.io/limit-ranger')}
+
+
+def record(path, got):
+    with open(path, 'w') as f:
+        json.dump(got, f, indent=1, sort_keys=True)
+        f.write('\n')
+    print('recorded %d answers in %s' % (len(got), path))
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == '--record':
-        got = run(Server(argv[2]))
-        with open(RECORD, 'w') as f:
-            json.dump(got, f, indent=1, sort_keys=True)
-            f.write('\n')
-        print('recorded %d answers in %s' % (len(got), RECORD))
+        server = Server(argv[2])
+        record(RECORD, run(server))
+        record(RECORD_ADMISSION, run_admission(server))
         return 0
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
         return 64
-    a, b = run(Server(argv[1])), run(Server(argv[2]))
+    sa, sb = Server(argv[1]), Server(argv[2])
+    a, b = run(sa), run(sb)
+    a.update(run_admission(sa))
+    b.update(run_admission(sb))
     bad = 0
     for key in a:
         if a[key] != b[key]:

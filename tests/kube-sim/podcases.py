@@ -246,3 +246,75 @@ def case_pod(changes):
 
 def case_daemonset(changes):
     return apply(daemonset(), changes, 'spec.template.spec.')
+
+
+# ---- admission ---------------------------------------------------------------------
+# Namespaces with their policies (labels, annotations, objects created in them).
+LIMITS = {'apiVersion': 'v1', 'kind': 'LimitRange', 'metadata': {'name': 'limits'},
+          'spec': {'limits': [{'type': 'Container', 'min': {'cpu': '100m', 'memory': '32Mi'},
+                               'max': {'cpu': '1', 'memory': '1Gi'},
+                               'maxLimitRequestRatio': {'cpu': '1'},
+                               'default': {'cpu': '200m', 'memory': '64Mi'},
+                               'defaultRequest': {'cpu': '200m', 'memory': '64Mi'}}]}}
+QUOTA = {'apiVersion': 'v1', 'kind': 'ResourceQuota', 'metadata': {'name': 'compute'},
+         'spec': {'hard': {'requests.cpu': '100m', 'limits.cpu': '150m', 'requests.memory': '1Gi',
+                           'limits.memory': '1Gi', 'pods': '5'}}}
+NAMESPACES = {
+    'ksim-restricted': ({'pod-security.kubernetes.io/enforce': 'restricted'}, None),
+    'ksim-baseline': ({'pod-security.kubernetes.io/enforce': 'baseline',
+                       'pod-security.kubernetes.io/enforce-version': 'v1.24',
+                       'pod-security.kubernetes.io/warn': 'restricted'}, None),
+    'ksim-limits': ({}, [('limitranges', LIMITS)]),
+    'ksim-quota': ({}, [('resourcequotas', QUOTA)]),
+}
+PLAIN = {'containers': [{'name': 'c', 'image': 'nginx'}], 'initContainers': [{'name': 'i', 'image': 'busybox'}]}
+HOSTILE = {'hostNetwork': True, 'volumes': [{'name': 'h', 'hostPath': {'path': '/'}}],
+           'containers': [{'name': 'c', 'image': 'nginx', 'securityContext': {
+               'privileged': True, 'capabilities': {'add': ['NET_ADMIN', 'SYS_TIME']}}},
+               {'name': 'd', 'image': 'nginx', 'ports': [{'containerPort': 80, 'hostPort': 80}]}]}
+ROOT = {'securityContext': {'runAsNonRoot': False, 'runAsUser': 0, 'seccompProfile': {'type': 'Unconfined'}},
+        'containers': [{'name': 'c', 'image': 'nginx', 'securityContext': {
+            'allowPrivilegeEscalation': False, 'capabilities': {'drop': ['ALL'], 'add': ['NET_BIND_SERVICE']},
+            'runAsUser': 0}}]}
+
+# (name, upstream, namespace, pod spec (None: clyde-seed's), use generateName)
+ADMISSION_CASES = [
+    ('restricted: ours', 'pod-security-admission policy (restricted)', 'ksim-restricted', None, False),
+    ('restricted: plain', 'pod-security-admission policy (restricted)', 'ksim-restricted', PLAIN, False),
+    ('restricted: hostile', 'pod-security-admission policy (restricted)', 'ksim-restricted', HOSTILE, False),
+    ('restricted: root', 'check_runAsNonRoot/check_runAsUser/check_seccompProfile_restricted',
+     'ksim-restricted', ROOT, False),
+    ('restricted: generateName', 'admission.NewForbidden (validating: generated name)',
+     'ksim-restricted', PLAIN, True),
+    ('baseline: hostile', 'pod-security-admission policy (baseline v1.24)', 'ksim-baseline', HOSTILE, False),
+    ('baseline: plain warns', 'pod-security-admission warn label', 'ksim-baseline', PLAIN, False),
+    ('limits: ours', 'LimitRanger PodValidateLimitFunc', 'ksim-limits', None, False),
+    ('limits: defaults', 'LimitRanger PodMutateLimitFunc', 'ksim-limits', PLAIN, False),
+    ('limits: big', 'LimitRanger min/max/ratio',
+     'ksim-limits', {'containers': [{'name': 'c', 'image': 'nginx', 'resources': {
+         'limits': {'cpu': '2', 'memory': '2Gi'}, 'requests': {'cpu': '1500m', 'memory': '16Mi'}}}]}, False),
+    ('quota: plain', 'podEvaluator.Constraints', 'ksim-quota', PLAIN, False),
+    ('quota: half', 'podEvaluator.Constraints', 'ksim-quota',
+     {'containers': [{'name': 'c', 'image': 'nginx', 'resources': {'requests': {'cpu': '10m'}}}]}, False),
+    ('quota: ours', 'ResourceQuota admission (fits)', 'ksim-quota', None, False),
+    ('quota: exceeded', 'ResourceQuota admission (exceeded quota)', 'ksim-quota',
+     {'containers': [{'name': 'c', 'image': 'nginx', 'resources': {
+         'limits': {'cpu': '200m', 'memory': '64Mi'}, 'requests': {'cpu': '150m', 'memory': '64Mi'}}}]}, False),
+    ('priority: missing', 'Priority admitPod', 'default', {'priorityClassName': 'nope'}, False),
+    ('priority: missing generateName', 'admission.NewForbidden (mutating: generateName)', 'default',
+     {'priorityClassName': 'nope'}, True),
+    ('priority: system', 'Priority admitPod', 'default', {'priorityClassName': 'system-node-critical'}, False),
+    ('priority: value given', 'Priority admitPod', 'default',
+     {'priorityClassName': 'system-node-critical', 'priority': 5}, False),
+]
+
+
+def admission_pod(spec_changes, generate):
+    p = pod('adm')
+    if spec_changes is not None and 'containers' in spec_changes:
+        p['spec'] = copy.deepcopy(spec_changes)
+    elif spec_changes is not None:
+        p['spec'].update(copy.deepcopy(spec_changes))
+    if generate:
+        p['metadata'] = {'generateName': 'adm-', 'labels': dict(LABELS)}
+    return p
