@@ -351,6 +351,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path in ('/healthz', '/readyz', '/livez'):
             self.send_body(200, b'ok', ctype='text/plain; charset=utf-8')
             return
+        if path == '/openapi/v2':
+            doc = openapi.v2(self.headers.get('Accept'))
+            if doc is None:
+                self.send_body(406, b'', ctype='text/plain; charset=utf-8')
+            else:
+                self.send_body(200, doc[0], ctype=doc[1])
+            return
         if path.startswith('/openapi/'):
             doc = openapi.document(path)
             if doc is None:

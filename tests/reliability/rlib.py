@@ -76,6 +76,13 @@ class Tap:
         self.n += 1
         print('ok %d - %s # SKIP %s' % (self.n, name, why), flush=True)
 
+    def skip_missing(self, name, why):
+        """A check that needs a tool tools/deps installs: a counted skip, a failure in CI."""
+        if os.environ.get('CI') == 'true':
+            self.ok(False, '%s: %s (a failure with CI=true: tools/deps installs it)' % (name, why))
+        else:
+            self.skip(name, why)
+
     def diag(self, msg):
         for line in str(msg).splitlines() or ['']:
             print('# ' + line, flush=True)
@@ -95,6 +102,14 @@ def skip_all(why):
     """The whole script is skipped: the TAP driver reports SKIP (exit 0, as it wants)."""
     print('1..0 # SKIP %s' % why, flush=True)
     os._exit(0)
+
+
+def skip_all_missing(why):
+    """The whole script needs a tool tools/deps installs: skipped, but a failure in CI."""
+    if os.environ.get('CI') == 'true':
+        print('Bail out! %s (a failure with CI=true: tools/deps installs it)' % why, flush=True)
+        os._exit(1)
+    skip_all(why)
 
 
 _cleanups = []

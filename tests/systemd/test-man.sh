@@ -9,17 +9,21 @@
 M8="$top_srcdir/man/clyde-seed.8"
 M5="$top_srcdir/man/seeder.ini.5"
 command -v mandoc >/dev/null 2>&1 || command -v groff >/dev/null 2>&1 ||
-        skip_all "neither mandoc nor groff installed (apt-get install mandoc groff-base)"
+        skip_all_missing "neither mandoc nor groff installed (apt-get install mandoc groff-base)"
 
 for page in "$M8" "$M5"; do
         name=$(basename "$page")
         if command -v mandoc >/dev/null 2>&1; then
                 out=$(mandoc -T lint -W warning "$page" 2>&1)
                 is "$out" "" "mandoc -T lint -W warning $name prints nothing"
+        else
+                skip_missing 1 "mandoc lint of $name: mandoc not installed (apt-get install mandoc)"
         fi
         if command -v groff >/dev/null 2>&1; then
                 out=$(groff -ww -z -man "$page" 2>&1)
                 is "$out" "" "groff -ww -z -man $name prints nothing"
+        else
+                skip_missing 1 "groff lint of $name: groff not installed (apt-get install groff-base)"
         fi
 done
 

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #error "TRACKER_DATA_DIR, TRACKER_DOC and TRACKER_CORPUS must point into the source tree"
 #endif
 
+#define NOBODY 65534
 #define T0 INT64_C(1795688400) /* 2026-11-26T10:20:00Z */
 #define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define DIGEST_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -681,18 +683,65 @@ static void test_symlink_and_set_aside(void) {
         is_int(tracker_load(path, &l, &cause), -EBADMSG, "a FIFO is refused without blocking");
         ok(cause && strstr(cause, "is not a regular file"), "cause: %s", strempty(cause));
         (void) unlink(path);
+}
 
-        /* Unreadable (root reads anything: then the check is skipped, and says so). */
-        is_int(tracker_save(path, t, NULL), 0, "a tracker to make unreadable");
-        ok(chmod(path, 0) == 0, "chmod 000");
-        free(cause);
-        cause = NULL;
-        if (geteuid() == 0)
-                printf("ok %d - # SKIP running as root: permissions are not enforced\n", ++tap_n);
-        else {
-                is_int(tracker_load(path, &l, &cause), -EACCES, "an unreadable tracker");
-                ok(cause && strstr(cause, "cannot be read: "), "cause: %s", strempty(cause));
+/* tracker_load(path) in a child that is not root (root reads anything, so a root test
+ * process drops to nobody first): its euid, the result and the cause come back. */
+static int load_unprivileged(const char *path, uid_t *ret_euid, char *cause, size_t size) {
+        int fd[2], status = 0, r = 0;
+        pid_t pid;
+
+        if (pipe(fd) < 0 || (pid = fork()) < 0)
+                return -errno;
+        if (pid == 0) {
+                _cleanup_(tracker_freep) struct tracker *l = NULL;
+                _cleanup_(freep) char *c = NULL;
+                uid_t euid;
+
+                close(fd[0]);
+                if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                                       setresuid(NOBODY, NOBODY, NOBODY) < 0))
+                        _exit(2);
+                euid = geteuid();
+                r = tracker_load(path, &l, &c);
+                if (write(fd[1], &euid, sizeof(euid)) != sizeof(euid) || write(fd[1], &r, sizeof(r)) != sizeof(r) ||
+                    (c && write(fd[1], c, strlen(c)) < 0))
+                        _exit(3);
+                _exit(0);
         }
+        close(fd[1]);
+        memset(cause, 0, size);
+        if (read(fd[0], ret_euid, sizeof(*ret_euid)) != sizeof(*ret_euid) || read(fd[0], &r, sizeof(r)) != sizeof(r))
+                r = -EIO;
+        else
+                (void) !read(fd[0], cause, size - 1);
+        close(fd[0]);
+        if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                printf("# the unprivileged child failed (status %#x)\n", (unsigned) status);
+                return -ECHILD;
+        }
+        return r;
+}
+
+static void test_unreadable(void) {
+        _cleanup_(tracker_freep) struct tracker *t = tracker_new();
+        _cleanup_(freep) char *path = path_in_tmp("seeder_tracker.json");
+        char cause[512];
+        uid_t euid = 0;
+
+        empty_tmp();
+        is_int(tracker_save(path, t, NULL), 0, "a tracker to make unreadable");
+        /* nobody must reach and own it, so that only its mode stands in the way */
+        if (geteuid() == 0)
+                ok(chown(tmpdir, NOBODY, NOBODY) == 0 && chown(path, NOBODY, NOBODY) == 0,
+                   "the directory and the tracker given to nobody");
+        is_int(load_unprivileged(path, &euid, cause, sizeof(cause)), 0, "readable: the child loads it");
+        ok(euid != 0, "the child is not root (euid %u)", (unsigned) euid);
+        ok(chmod(path, 0) == 0, "chmod 000");
+        is_int(load_unprivileged(path, &euid, cause, sizeof(cause)), -EACCES, "an unreadable tracker");
+        ok(strstr(cause, "cannot be read: "), "cause: %s", cause);
+        if (geteuid() == 0)
+                (void) chown(tmpdir, 0, 0);
 }
 
 static void test_cluster(void) {
@@ -873,6 +922,7 @@ int main(void) {
         test_load_fixtures();
         test_parse_shapes();
         test_symlink_and_set_aside();
+        test_unreadable();
         test_cluster();
         test_lock();
         test_large();
