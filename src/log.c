@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
+#include "log.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,8 +9,6 @@
 #include <time.h>
 
 #include <systemd/sd-journal.h>
-
-#include "log.h"
 
 static struct {
         int level;

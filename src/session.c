@@ -9,7 +9,6 @@
 #include "config-keys.h"
 #include "exitcode.h"
 #include "log.h"
-#include "machine.h"
 #include "macro.h"
 #include "util.h"
 
@@ -184,6 +183,11 @@ int session_tracker(struct session *s, bool lock) {
         if (r != 0)
                 return r;
         return check_cluster(s);
+}
+
+size_t session_http_counters(const struct session *s, const struct http_counter **ret) {
+        *ret = NULL;
+        return s->kube ? http_client_counters(kube_http(s->kube), ret) : 0;
 }
 
 void session_done(struct session *s) {
