@@ -41,7 +41,7 @@ static int start_run(struct machine *m, const struct session *s, bool *images_lo
         if (r >= 0)
                 r = tracker_run_start(m->tracker, id, now);
         if (r < 0)
-                return EXIT_PARTIAL;
+                return EXIT_SOFTWARE;
         log_set_run(id);
         log_set_phase("select");
         if (!*images_logged)
@@ -49,7 +49,7 @@ static int start_run(struct machine *m, const struct session *s, bool *images_lo
         *images_logged = true;
         log_fields(LOG_INFO, &f, "run %s started: %zu images, %g%% of eligible nodes as seeders (%s)", id,
                    m->images->n, m->config->percentage, m->config->label);
-        return machine_persist(m) < 0 ? EXIT_PARTIAL : 0;
+        return machine_persist(m) < 0 ? EXIT_IOERR : 0;
 }
 
 /* Whether the run being resumed seeds exactly the images asked for now. */

@@ -9,7 +9,7 @@
 /* After a failure in preload or verify, remove what this run created so a cluster is
  * never left with puller DaemonSets; the run ends as failed. */
 static int abort_run(struct machine *m, int error) {
-        int exit_code = machine_exit_code(error), ignored;
+        int exit_code = machine_exit(m, error), ignored;
 
         if (error == -EACCES || error == -EPERM)
                 log_error("the API server denied a request; clyde-seed needs the permissions in "
@@ -59,19 +59,19 @@ int machine_run(struct machine *m) {
                         break;
                 default:
                         log_error("tracker run %s is in an unknown phase", run->id);
-                        return EXIT_PARTIAL;
+                        return EXIT_SOFTWARE;
                 }
                 if (r < 0) {
                         log_error_errno(r, "phase %s failed: %m", tracker_phase_to_string(p));
                         if (p == TRACKER_PHASE_PRELOAD || p == TRACKER_PHASE_VERIFY)
                                 return abort_run(m, r);
-                        return machine_exit_code(r);
+                        return machine_exit(m, r);
                 }
                 if (m->dry_run)
                         return EXIT_DONE;
                 r = machine_enter(m, next);
                 if (r < 0)
-                        return EXIT_PARTIAL;
+                        return machine_exit(m, r);
         }
         return exit_code;
 }

@@ -28,13 +28,13 @@ int status_release(struct config *c) {
         if (r >= 0)
                 r = cleanup_daemonsets(&m);
         if (r < 0)
-                return machine_exit_code(r);
+                return machine_exit(&m, r);
         while (s.tracker->n_seeders > 0)
                 (void) tracker_seeder_remove(s.tracker, s.tracker->seeders[0].node);
         tracker_run_end(s.tracker);
         r = machine_persist(&m);
         if (r < 0)
-                return EXIT_PARTIAL;
+                return machine_exit(&m, r);
         log_notice("released: no clyde-seed labels or DaemonSets remain");
         return EXIT_DONE;
 }

@@ -47,8 +47,11 @@ void machine_status(const char *fmt, ...) {
         log_progress(s);
 }
 
-/* Test-only: $CLYDE_TEST_CRASH_AT_STEP=N kills the process after its N-th persisted step,
- * so the tests can stop a run at every point where state reaches the disk. */
+/* Test builds only (configure --enable-test-hooks; CLYDE_TEST_HOOKS_OFF lets a unit test
+ * compile this file as production does): $CLYDE_TEST_CRASH_AT_STEP=N kills the process
+ * after its N-th persisted step, so the tests can stop a run at every point where state
+ * reaches the disk. A production binary has no such code and ignores the variable. */
+#if ENABLE_TEST_HOOKS && !defined(CLYDE_TEST_HOOKS_OFF)
 static void crash_hook(void) {
         const char *e = getenv("CLYDE_TEST_CRASH_AT_STEP");
         char *end;
@@ -63,6 +66,10 @@ static void crash_hook(void) {
                     persisted_steps);
         (void) raise(SIGKILL);
 }
+#else
+static void crash_hook(void) {
+}
+#endif
 
 int machine_persist(struct machine *m) {
         _cleanup_(freep) char *cause = NULL;
@@ -73,8 +80,10 @@ int machine_persist(struct machine *m) {
         if (m->tracker->run)
                 m->tracker->run->step++;
         r = tracker_save(m->tracker_path, m->tracker, &cause);
-        if (r < 0)
+        if (r < 0) {
+                m->io_error = r;
                 return log_error_errno(r, "cannot save tracker: %s", strempty(cause));
+        }
         persisted_steps++;
         crash_hook();
         return 0;
@@ -118,11 +127,19 @@ int machine_exit_code(int r) {
         case -EPROTO:
         case -ECONNRESET:
         case -ENETUNREACH:
-        case -EIO:
+        case -EIO:      /* from the HTTP layer: the connection, not a local file */
+        case -EBADMSG:  /* the server's answer could not be read */
                 return EXIT_UNAVAILABLE;
         default:
-                return EXIT_PARTIAL;
+                /* -ENOMEM, -EINVAL (the API's 400/422: a request we built wrong), -E2BIG
+                 * (413) and anything unforeseen: a fault of clyde-seed, never exit 1,
+                 * which only means that some node x image failed. */
+                return EXIT_SOFTWARE;
         }
+}
+
+int machine_exit(const struct machine *m, int r) {
+        return m->io_error < 0 ? EXIT_IOERR : machine_exit_code(r);
 }
 
 const char *machine_api_error(struct machine *m, int r) {

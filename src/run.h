@@ -50,6 +50,7 @@ struct machine {
         unsigned nodes_lost; /* seeders that vanished or went NotReady during this run */
         bool access_checked; /* permissions reviewed in this process */
         long last_target;    /* target of the run that ended last, -1 when none ended */
+        int io_error;        /* the tracker could not be saved (negative errno), or 0 */
 };
 
 /* Sets up the run context of a command from its session (which keeps owning the
@@ -67,14 +68,21 @@ int machine_enter(struct machine *m, enum tracker_phase p);
 
 /* Persists the tracker (one "step"). In a build configured with --enable-test-hooks, when
  * $CLYDE_TEST_CRASH_AT_STEP is N the process kills itself with SIGKILL right after the
- * N-th persisted step of this process. Returns 0 or a negative errno. */
+ * N-th persisted step of this process. Returns 0 or a negative errno (and then records
+ * it in m->io_error). */
 int machine_persist(struct machine *m);
 
 /* Sends STATUS= to systemd (no-op outside systemd) and, on a terminal, a progress line. */
 void machine_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Maps a negative errno from a run to an exit code (exitcode.h). */
+/* Maps a negative errno from the API layer or from memory to an exit code (exitcode.h):
+ * -EACCES/-EPERM 77, connection and server failures 69, anything else 70 (EXIT_SOFTWARE:
+ * out of memory, a 400/422 for a request we built, a bug). Never 1. */
 int machine_exit_code(int r);
+
+/* The exit code of a run that failed with r: 74 (EXIT_IOERR) when the tracker could not be
+ * saved in this run, else machine_exit_code(r). */
+int machine_exit(const struct machine *m, int r);
 
 void machine_seeders_free(struct machine *m);
 

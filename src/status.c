@@ -87,7 +87,7 @@ int status_show(const struct config *c, bool json) {
         if (json) {
                 r = tracker_to_json_string(t, true, &text, &cause);
                 if (r < 0)
-                        return EXIT_PARTIAL;
+                        return EXIT_SOFTWARE;
                 printf("%s\n", text);
                 return EXIT_DONE;
         }
@@ -161,7 +161,7 @@ int status_plan(struct session *s, bool json) {
         tracker_run_end(s->tracker);
         r = tracker_run_start(s->tracker, "plan", now_seconds());
         if (r < 0)
-                return EXIT_PARTIAL;
+                return EXIT_SOFTWARE;
         r = phase_select(&m);
         if (r >= 0)
                 r = phase_preload_plan(&m, &ds, &pulls);
