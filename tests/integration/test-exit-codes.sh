@@ -24,7 +24,7 @@ is "$RC" 0 "without the fault the next run completes"
 
 # The tracker cannot be saved: files are limited to 1 KiB (SIGXFSZ ignored, so write()
 # fails with EFBIG) once the tracker outgrows it.
-rm -f "$WORK/state/seeder_tracker.json"*
+rm -f "$WORK/seeder_tracker.json"*
 RC=0
 (trap '' XFSZ; ulimit -f 1; exec "$CLYDE_SEED" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK" \
         --config "$WORK/seeder.ini" --images-to-seed "$WORK/images.txt") >"$WORK/out" 2>&1 || RC=$?
