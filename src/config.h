@@ -105,6 +105,8 @@ void config_dump(const struct config *c, FILE *f);
 int config_parse_duration(const char *s, int64_t *ret);
 int config_parse_bool(const char *s, bool *ret);
 int config_parse_percent(const char *s, double *ret);
+/* A finite decimal: "nan", "inf", blanks and trailing text are -EINVAL. */
+int config_parse_decimal(const char *s, double *ret);
 int config_parse_list(const char *s, char ***ret);
 int config_format_duration(int64_t seconds, char *buf, size_t size);
 

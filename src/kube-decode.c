@@ -2,7 +2,6 @@
 /* json-c objects -> clyde-seed structs. Everything is copied out: the json-c tree can be
  * dropped as soon as a decoder returns. */
 #define _GNU_SOURCE 1
-#include <config.h> /* autoconf's, not src/config.h */
 
 #include <ctype.h>
 #include <errno.h>

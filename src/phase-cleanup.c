@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cleanup: delete this run's DaemonSets and any orphan left by an earlier run, report per
  * image and per failure, record the run in the history and end it. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * DaemonSet per batch of images, restricted to the seeders that need the batch. The
  * DaemonSet names are persisted before they are created; a create that finds the
  * DaemonSet already there (a resumed run) is fine. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -158,7 +158,7 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
         _cleanup_(strv_freep) char **names = NULL;
         _cleanup_(freep) char *ds = NULL, *cause = NULL;
         const char *refs[64];
-        size_t n_nodes = 0, n_secrets = 0;
+        size_t n_nodes = 0, n_secrets = strv_length(c->image_pull_secrets);
         json_object *o = NULL;
         int r;
 
@@ -176,8 +176,6 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
         r = manifest_daemonset_name(run->id, b, &ds, &cause);
         if (r < 0)
                 return log_error_errno(r, "DaemonSet name: %s", strempty(cause));
-        while (c->image_pull_secrets && c->image_pull_secrets[n_secrets])
-                n_secrets++;
         struct manifest_params p = {
                 .namespace = c->namespace, .name = ds, .run_id = run->id, .batch = b,
                 .images = refs, .container_names = (const char *const *) names, .n_images = n,
@@ -211,7 +209,6 @@ out:
 int phase_preload(struct machine *m) {
         struct tracker_run *run = m->tracker->run;
         _cleanup_(freep) struct toleration *tols = NULL;
-        _cleanup_(freep) char *cause = NULL;
         size_t n_tols = 0, n_batches = 0, per = (size_t) m->config->images_per_daemonset;
         int r;
 
@@ -223,11 +220,9 @@ int phase_preload(struct machine *m) {
                 if (r < 0)
                         return r;
         }
-        while (m->config->tolerations && m->config->tolerations[n_tols])
-                n_tols++;
-        r = toleration_parse_many((const char *const *) m->config->tolerations, n_tols, &tols, &cause);
+        r = machine_tolerations(m, &tols, &n_tols);
         if (r < 0)
-                return log_error_errno(r, "tolerations: %s", strempty(cause));
+                return r;
         (void) manifest_batch_count(run->n_images, per, &n_batches);
         for (size_t b = 0; b < n_batches && r >= 0; b++) {
                 size_t first, n;

@@ -2,7 +2,7 @@
 /* verify: follow the run's pods (list, then watch; polling when watching fails) and turn
  * each seeder x image into pulled (digest from imageID), failed (reason) or, at the end,
  * timed out / node lost. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "exitcode.h"
-#include "json-stream.h"
+#include "json-util.h"
 #include "log.h"
-#include "machine.h"
 #include "macro.h"
+#include "phase.h"
 #include "util.h"
 
 static void fmt_time(int64_t t, char *buf, size_t size) {
@@ -87,7 +87,7 @@ int status_show(const struct config *c, bool json) {
         if (json) {
                 r = tracker_to_json_string(t, true, &text, &cause);
                 if (r < 0)
-                        return EXIT_PARTIAL;
+                        return EXIT_SOFTWARE;
                 printf("%s\n", text);
                 return EXIT_DONE;
         }
@@ -152,18 +152,16 @@ static void print_plan_json(const struct machine *m, size_t ds, size_t pulls) {
 }
 
 int status_plan(struct session *s, bool json) {
-        struct machine m = {
-                .config = s->config, .kube = s->kube, .tracker = s->tracker,
-                .tracker_path = s->config->tracker_file, .images = s->images, .dry_run = true,
-        };
+        struct machine m;
         size_t ds = 0, pulls = 0;
         int r;
 
         /* Everything below happens in memory only: dry_run never persists. */
+        machine_init(&m, s, true);
         tracker_run_end(s->tracker);
         r = tracker_run_start(s->tracker, "plan", now_seconds());
         if (r < 0)
-                return EXIT_PARTIAL;
+                return EXIT_SOFTWARE;
         r = phase_select(&m);
         if (r >= 0)
                 r = phase_preload_plan(&m, &ds, &pulls);

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 
 #include "fileio.h"
-#include "json-stream.h"
+#include "json-util.h"
 #include "tracker-internal.h"
 
 /* Adds v (consumed) under a static key. v == NULL is an allocation failure. */

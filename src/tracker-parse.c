@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "fileio.h"
-#include "json-stream.h"
+#include "json-util.h"
 #include "tracker-internal.h"
 
 #define WHERE_MAX 96

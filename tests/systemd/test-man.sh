@@ -60,12 +60,17 @@ done
 
 # Exit codes, from src/exitcode.h.
 codes=$(sed -n 's/^ *EXIT_[A-Z]* = \([0-9]*\),.*/\1/p' "$top_srcdir/src/exitcode.h")
-ok $([ "$(echo "$codes" | wc -l)" -eq 7 ]; echo $?) "src/exitcode.h has 7 exit codes: $(echo $codes)"
+ok $([ "$(echo "$codes" | wc -l)" -eq 9 ]; echo $?) "src/exitcode.h has 9 exit codes: $(echo $codes)"
 missing=
 for c in $codes; do
         section "EXIT STATUS" "$WORK/8.txt" | grep -qE "^ +$c( |$)" || missing="$missing $c"
 done
 is "$missing" "" "every exit code is under EXIT STATUS"
+missing=
+for c in $codes; do
+        grep -qE "^\| $c \|" "$top_srcdir/README.md" || missing="$missing $c"
+done
+is "$missing" "" "every exit code is in README.md's exit-code table"
 
 # Message ids, from src/log.h.
 ids=$(sed -n 's/^#define CLYDE_MSGID_[A-Z_]* *"\([0-9a-f]*\)".*/\1/p' "$top_srcdir/src/log.h")
