@@ -9,6 +9,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "machine.h"
+#include "stage-run.h"
 #include "metrics.h"
 #include "macro.h"
 #include "session.h"
@@ -105,6 +106,7 @@ static int run_cycle(struct session *s) {
                         goto out;
                 log_notice("the images asked for differ from the resumed run's: starting a new run");
                 machine_seeders_free(&m);
+                stage_run_free(&m);
                 m.nodes_lost = 0;
         }
         r = start_run(&m, s, &images_logged);
@@ -113,6 +115,7 @@ static int run_cycle(struct session *s) {
 out:
         write_metrics(s, &m, r);
         machine_seeders_free(&m);
+        stage_run_free(&m);
         return r;
 }
 

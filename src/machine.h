@@ -23,6 +23,8 @@
 #define CLYDE_RUN_LABEL MANIFEST_LABEL_RUN
 #define CLYDE_BATCH_LABEL MANIFEST_LABEL_BATCH
 
+struct stage_run;
+
 /* A seeder as the preload phase needs it: which wanted images its node reports. */
 struct machine_seeder {
         char *node;
@@ -43,6 +45,10 @@ struct machine {
         struct machine_seeder *seeders;
         size_t n_seeders;
         bool seeders_known;
+
+        /* Which seeder pulls which batch in which DaemonSet (stage-run.c); NULL until
+         * preload or a resumed verify builds it. */
+        struct stage_run *stages;
 
         unsigned nodes_lost; /* seeders that vanished or went NotReady during this run */
         bool access_checked; /* permissions reviewed in this process */
