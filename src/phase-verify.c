@@ -85,6 +85,9 @@ static void settle(struct verify *v, struct tracker_result *res, enum tracker_st
 
         if (state == TRACKER_STATE_PULLED)
                 log_fields(LOG_INFO, &f, "node '%s': pulled %s (%s)", res->node, ref, strempty(digest));
+        else if (state == TRACKER_STATE_NOT_APPLICABLE)
+                log_fields(LOG_NOTICE, &f, "node '%s': %s not applicable (platform): %s", res->node, ref,
+                           strempty(message));
         else if (state == TRACKER_STATE_NODE_LOST)
                 log_fields(LOG_WARNING, &f, "node '%s': %s not pulled: %s; the next run replaces it", res->node,
                            ref, strempty(reason));
@@ -120,6 +123,9 @@ static void observe_container(struct verify *v, const char *node, size_t b,
         case PULL_FAILED:
                 settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, c->message);
                 break;
+        case PULL_NOT_APPLICABLE:
+                settle(v, res, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform", c->message);
+                break;
         case PULL_WAITING:
                 /* Keep the latest reason so a timeout can say what was going on. */
                 if (c->reason && !streq_ptr(res->reason, c->reason))
@@ -131,12 +137,17 @@ static void observe_container(struct verify *v, const char *node, size_t b,
 
 /* The helper init container failing means none of the pod's images can come. */
 static void observe_init(struct verify *v, const char *node, size_t b, const struct kube_container *c) {
-        if (pull_classify(c->image_id, c->reason, c->message) != PULL_FAILED)
+        enum pull_verdict pv = pull_classify(c->image_id, c->reason, c->message);
+
+        /* The helper has no variant for the node: none of the pod's images can run. */
+        if (pv != PULL_FAILED && pv != PULL_NOT_APPLICABLE)
                 return;
         for (size_t i = 0; b < v->n_batches && v->names[b][i]; i++) {
                 struct tracker_result *res = tracker_result_find(v->run, node, v->first[b] + i);
                 if (res && res->state == TRACKER_STATE_WAITING)
-                        settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, "helper image cannot be pulled");
+                        settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason,
+                               pv == PULL_FAILED ? "helper image cannot be pulled"
+                                                 : "helper image has no variant for this node's platform");
         }
 }
 
