@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "release.h"
 #include "session.h"
+#include "stage-run.h"
 #include "status.h"
 #include "util.h"
 
@@ -100,6 +101,7 @@ static int run_cycle(struct session *s) {
                         goto out;
                 log_notice("the images asked for differ from the resumed run's: starting a new run");
                 machine_seeders_free(&m);
+                stage_run_free(&m);
                 m.nodes_lost = 0;
         }
         r = start_run(&m, s, &images_logged);
@@ -108,6 +110,7 @@ static int run_cycle(struct session *s) {
 out:
         write_metrics(s, &m, r);
         machine_seeders_free(&m);
+        stage_run_free(&m);
         return r;
 }
 

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,5 +201,33 @@ int config_parse_list(const char *s, char ***ret) {
                         p++;
         }
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int config_parse_run_as(const char *s, long long *ret, const char **ret_why) {
+        char *end;
+        long long v;
+
+        if (streq_ptr(s, "auto")) {
+                if (ret)
+                        *ret = -1;
+                return 0;
+        }
+        if (isempty(s) || !isdigit((unsigned char) s[0])) {
+                *ret_why = "expected auto or a uid (1 to 2147483647)";
+                return -EINVAL;
+        }
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end || v > INT32_MAX) {
+                *ret_why = "expected auto or a uid (1 to 2147483647)";
+                return -EINVAL;
+        }
+        if (v == 0) {
+                *ret_why = "0 is root, which the puller pods' runAsNonRoot refuses; use a uid or auto";
+                return -EINVAL;
+        }
+        if (ret)
+                *ret = v;
         return 0;
 }

@@ -198,6 +198,20 @@ static void log_summary(const struct select_plan *p) {
                             p->seeders, p->target);
 }
 
+/* GKE Autopilot refuses what clyde-seed does: labelling nodes and pods with a custom
+ * nodeSelector. Refuse at once (exit 78) instead of failing on the first write. */
+static int refuse_autopilot(const struct node_set *s) {
+        for (size_t i = 0; i < s->n; i++)
+                if (s->nodes[i].autopilot) {
+                        log_error("node '%s' has the label cloud.google.com/gke-autopilot: this is a GKE Autopilot "
+                                  "cluster, which forbids changing node labels and custom node selectors, both of "
+                                  "which clyde-seed needs; it cannot run here (use a GKE Standard node pool)",
+                                  s->nodes[i].name);
+                        return -EMEDIUMTYPE;
+                }
+        return 0;
+}
+
 int phase_select(struct machine *m) {
         const struct config *c = m->config;
         _cleanup_(node_set_done) struct node_set s = {};
@@ -215,6 +229,11 @@ int phase_select(struct machine *m) {
         if (r < 0) {
                 toleration_array_free(TAKE_PTR(tols), n_tols);
                 return log_error_errno(r, "cannot list nodes: %s", machine_api_error(m, r));
+        }
+        r = refuse_autopilot(&s);
+        if (r < 0) {
+                toleration_array_free(TAKE_PTR(tols), n_tols);
+                return r;
         }
         tracked = calloc(m->tracker->n_seeders + 1, sizeof(char *));
         if (!tracked) {

@@ -120,6 +120,8 @@ int machine_exit_code(int r) {
         case -EACCES:
         case -EPERM:
                 return EXIT_NOPERM;
+        case -EMEDIUMTYPE: /* a cluster clyde-seed cannot work in (GKE Autopilot) */
+                return EXIT_CONFIG;
         case -EHOSTUNREACH:
         case -ECONNREFUSED:
         case -EAGAIN:

@@ -33,6 +33,8 @@ struct machine_seeder {
         size_t n_images;
 };
 
+struct stage_run;
+
 struct machine {
         const struct config *config;
         struct kube_client *kube;
@@ -46,6 +48,10 @@ struct machine {
         struct machine_seeder *seeders;
         size_t n_seeders;
         bool seeders_known;
+
+        /* Which seeder pulls which batch in which DaemonSet (stage-run.c); NULL until
+         * preload or a resumed verify builds it. */
+        struct stage_run *stages;
 
         unsigned nodes_lost; /* seeders that vanished or went NotReady during this run */
         bool access_checked; /* permissions reviewed in this process */

@@ -58,15 +58,42 @@ out:
         free(rows);
 }
 
+/* The run in progress: pulls per state, and each seeder x image without a variant for
+ * the seeder's platform (not a failure). */
+static void show_run_results(const struct tracker_run *run) {
+        size_t count[_TRACKER_STATE_MAX] = { 0 };
+        bool any = false;
+
+        if (!run || run->n_results == 0)
+                return;
+        for (size_t i = 0; i < run->n_results; i++)
+                if ((unsigned) run->results[i].state < _TRACKER_STATE_MAX)
+                        count[run->results[i].state]++;
+        printf("pulls    ");
+        for (int s = 0; s < _TRACKER_STATE_MAX; s++)
+                printf(" %s %zu", tracker_state_to_string((enum tracker_state) s), count[s]);
+        printf("\n");
+        for (size_t i = 0; i < run->n_results; i++) {
+                const struct tracker_result *res = &run->results[i];
+                if (res->state != TRACKER_STATE_NOT_APPLICABLE)
+                        continue;
+                if (!any)
+                        printf("\n%-32s %-56s %s\n", "SEEDER", "IMAGE", "NOT APPLICABLE (PLATFORM)");
+                any = true;
+                printf("%-32s %-56s %s\n", res->node, run->images[res->image].ref, strempty(res->message));
+        }
+}
+
 static void show_history(const struct tracker *t) {
-        printf("\n%-22s %-21s %-8s %-8s %-8s %-7s %s\n", "RUN", "STARTED", "SECONDS", "RESULT", "SEEDERS",
-               "IMAGES", "FAILURES");
+        printf("\n%-22s %-21s %-8s %-8s %-8s %-7s %-8s %s\n", "RUN", "STARTED", "SECONDS", "RESULT", "SEEDERS",
+               "IMAGES", "FAILURES", "N/A(PLATFORM)");
         for (size_t i = t->n_history; i > 0; i--) {
                 const struct tracker_history *h = &t->history[i - 1];
                 char at[32];
                 fmt_time(h->started_at, at, sizeof(at));
-                printf("%-22s %-21s %-8lld %-8s %-8u %-7u %u\n", h->id, at, (long long) (h->finished_at - h->started_at),
-                       tracker_outcome_to_string(h->result), h->seeders, h->images, h->failures);
+                printf("%-22s %-21s %-8lld %-8s %-8u %-7u %-8u %u\n", h->id, at,
+                       (long long) (h->finished_at - h->started_at), tracker_outcome_to_string(h->result), h->seeders,
+                       h->images, h->failures, h->not_applicable);
         }
 }
 
@@ -98,6 +125,7 @@ int status_show(const struct config *c, bool json) {
                        (unsigned long long) t->run->step);
         else
                 printf("run       none in progress\n");
+        show_run_results(t->run);
         show_seeders(t);
         show_images(t);
         show_history(t);

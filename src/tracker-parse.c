@@ -261,7 +261,7 @@ static int parse_result(struct pctx *c, json_object *e, const char *w, struct tr
         TRY(get_uint(c, e, w, "image", SIZE_MAX, &image));
         if (image >= r->n_images)
                 return bad(c, at(k, w, "image"), "is not an index into 'run.images'");
-        TRY(get_enum(c, e, w, "state", state_from, "waiting, pulled, failed, skipped or node-lost", &state));
+        TRY(get_enum(c, e, w, "state", state_from, "waiting, pulled, failed, skipped, node-lost or not-applicable", &state));
         TRY(has_digest = member(c, e, w, "digest", OPT | NULLABLE, &dv));
         if (has_digest)
                 TRY(get_str(c, e, w, "digest", OPT | NULLABLE, &digest));
@@ -380,6 +380,8 @@ static int parse_history_entry(struct pctx *c, json_object *e, const char *w, st
         TRY(get_unsigned(c, e, w, "seeders", &h.seeders));
         TRY(get_unsigned(c, e, w, "images", &h.images));
         TRY(get_unsigned(c, e, w, "failures", &h.failures));
+        if (json_object_object_get_ex(e, "not_applicable", NULL))
+                TRY(get_unsigned(c, e, w, "not_applicable", &h.not_applicable));
         TRY(get_object(c, e, w, "phase_seconds", OPT, &ps));
         at(p, w, "phase_seconds");
         for (int i = 0; i < _TRACKER_PHASE_MAX; i++) {

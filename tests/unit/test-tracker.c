@@ -86,6 +86,7 @@ static void test_enums(void) {
         for (int o = 0; o < _TRACKER_OUTCOME_MAX; o++)
                 is_int(tracker_outcome_from_string(tracker_outcome_to_string(o)), o, "outcome %d round trip", o);
         is_str(tracker_state_to_string(TRACKER_STATE_NODE_LOST), "node-lost", "node-lost spelling");
+        is_str(tracker_state_to_string(TRACKER_STATE_NOT_APPLICABLE), "not-applicable", "not-applicable spelling");
         is_str(tracker_phase_to_string(TRACKER_PHASE_PRELOAD), "preload", "preload spelling");
         is_int(tracker_phase_from_string("Select"), -EINVAL, "phase names are case-sensitive");
         is_int(tracker_action_from_string(NULL), -EINVAL, "NULL action");
@@ -261,7 +262,9 @@ static struct tracker *build_full(void) {
             tracker_result_set(r, "n2", 2, TRACKER_STATE_FAILED, NULL, "ErrImagePull",
                                "rpc error: \"not found\" /\\ é") < 0 ||
             tracker_result_set(r, "n3", 2, TRACKER_STATE_NODE_LOST, NULL, "NodeNotReady", NULL) < 0 ||
-            tracker_result_set(r, "n3", 0, TRACKER_STATE_SKIPPED, DIGEST_A, NULL, NULL) < 0)
+            tracker_result_set(r, "n3", 0, TRACKER_STATE_SKIPPED, DIGEST_A, NULL, NULL) < 0 ||
+            tracker_result_set(r, "n3", 1, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform",
+                               "no match for platform in manifest: not found") < 0)
                 abort();
         if (tracker_seeder_add(t, "n1", "eu-1a", "amd64", T0 - 3600, true, &s) < 0 ||
             tracker_seeder_set_image(s, "docker.io/library/nginx:latest", DIGEST_A, T0 - 3000) < 0 ||
@@ -271,7 +274,7 @@ static struct tracker *build_full(void) {
         char id[] = "old-run";
         struct tracker_history h = { .id = id, .started_at = T0 - 7200, .finished_at = T0 - 7000,
                                      .result = TRACKER_OUTCOME_PARTIAL, .seeders = 2, .images = 3,
-                                     .failures = 1,
+                                     .failures = 1, .not_applicable = 4,
                                      .phase_seconds = { -1, 1, 2, 3, 190, 4, -1 } };
         if (tracker_history_add(t, &h) < 0)
                 abort();
@@ -306,7 +309,7 @@ static void check_full(const struct tracker *t) {
                    r->plan[2].action == TRACKER_ACTION_WAIT,
            "rt plan");
         ok(r->n_daemonsets == 2 && streq(r->daemonsets[1], "clyde-seed-a1b2-1"), "rt daemonsets");
-        is_int(r->n_results, 6, "rt result count");
+        is_int(r->n_results, 7, "rt result count");
         struct tracker_run *rw = (struct tracker_run *) r;
         struct tracker_result *x = tracker_result_find(rw, "n1", 0);
         ok(x && x->state == TRACKER_STATE_PULLED && streq_ptr(x->digest, DIGEST_A), "rt result, digest as image");
@@ -322,6 +325,9 @@ static void check_full(const struct tracker *t) {
         ok(x && x->state == TRACKER_STATE_NODE_LOST && !x->message, "rt result, node-lost");
         x = tracker_result_find(rw, "n3", 0);
         ok(x && x->state == TRACKER_STATE_SKIPPED, "rt result, skipped");
+        x = tracker_result_find(rw, "n3", 1);
+        ok(x && x->state == TRACKER_STATE_NOT_APPLICABLE && streq_ptr(x->reason, "platform"),
+           "rt result, not-applicable");
         if (!ok(t->n_seeders == 2, "rt seeder count"))
                 return;
         const struct tracker_seeder *s = &t->seeders[0];
@@ -340,6 +346,7 @@ static void check_full(const struct tracker *t) {
         ok(streq(h->id, "old-run") && h->started_at == T0 - 7200 && h->finished_at == T0 - 7000 &&
                    h->result == TRACKER_OUTCOME_PARTIAL && h->seeders == 2 && h->images == 3 && h->failures == 1,
            "rt history");
+        is_int(h->not_applicable, 4, "rt history not_applicable");
         ok(h->phase_seconds[TRACKER_PHASE_NONE] == -1 && h->phase_seconds[TRACKER_PHASE_SELECT] == 1 &&
                    h->phase_seconds[TRACKER_PHASE_VERIFY] == 190 && h->phase_seconds[TRACKER_PHASE_CLEANUP] == 4 &&
                    h->phase_seconds[TRACKER_PHASE_DONE] == -1,
