@@ -68,7 +68,8 @@ class Agent:
         self.client = clients()                 # admin operations (under self.lock)
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.store = RemoteStore(clients(), self.log_error, self.post_event)
+        self.store = RemoteStore(clients(), self.log_error, self.post_event,
+                                 [clients() for _ in range(4)])
         self.kubelet = Kubelet(self.store, self, opts.time_scale)
         self.store.on_pod = self.pod_seen
         self.faults = Faults(opts.seed)

@@ -21,17 +21,61 @@ class Change:
         self.res, self.name, self.nodes = res, name, nodes
 
 
+class Writer:
+    """Pod writes off the kubelet's thread: one pending write per pod (a newer one replaces
+    it; a delete replaces a status write), never two in flight for one pod."""
+
+    def __init__(self, store, clients):
+        self.store = store
+        self.cv = threading.Condition()
+        self.pending = {}           # key -> (method, path, body), in arrival order
+        self.busy = set()
+        for c in clients:
+            threading.Thread(target=self.run, args=(c,), daemon=True).start()
+
+    def put(self, key, op):
+        with self.cv:
+            self.pending.pop(key, None)
+            self.pending[key] = op
+            self.cv.notify()
+
+    def take(self):
+        with self.cv:
+            while True:
+                for key in self.pending:
+                    if key not in self.busy:
+                        self.busy.add(key)
+                        return key, self.pending.pop(key)
+                self.cv.wait()
+
+    def run(self, client):
+        while True:
+            key, (method, path, body) = self.take()
+            try:
+                self.store._write(method, path, body() if callable(body) else body, key[2], client)
+            finally:
+                with self.cv:
+                    self.busy.discard(key)
+                    self.cv.notify_all()
+
+    def idle(self):
+        with self.cv:
+            return not self.pending and not self.busy
+
+
 def _key(obj):
     return obj['metadata'].get('namespace', ''), obj['metadata']['name']
 
 
 class RemoteStore:
-    def __init__(self, client, log, events=None):
+    def __init__(self, client, log, events=None, writer_clients=()):
         self.lock = threading.RLock()
+        self.writer = Writer(self, writer_clients)
         self.client = client            # used under self.lock only
         self.log = log
         self.events = events            # callable(event object) posting it, or None
         self.data = {'nodes': {}, 'pods': {}}
+        self.node_images = {}           # node name -> status.images as this kubelet has it
         self.history = []
         self.change_count = 0
         self.removed = set()            # uids this kubelet deleted: late events ignored
@@ -47,20 +91,30 @@ class RemoteStore:
         return self.data[res].get((ns, name))
 
     def replace(self, res, obj):
+        """Writes go to writer threads, the newest version of each object only, and the
+        cache takes them now.  A pod's status is the kubelet's own state rendered; a
+        node's status.images is this kubelet's (node_images), laid over every version of
+        the node the watch brings, so a late event cannot take a pulled image away."""
         ns, name = _key(obj)
         if res == 'nodes':
-            path = '/api/v1/nodes/%s/status' % name
-            patch = {'status': {'images': obj['status'].get('images') or []}}
-        else:
-            path = '/api/v1/namespaces/%s/pods/%s/status' % (ns, name)
-            patch = {'metadata': {'uid': obj['metadata']['uid']}, 'status': obj['status']}
+            with self.lock:
+                self.node_images[name] = obj['status'].get('images') or []
+            self.writer.put(('', name, 'nodes'), ('PATCH', '/api/v1/nodes/%s/status' % name,
+                                                  lambda: {'status': {'images': self.node_images.get(name, [])}}))
+            return self._apply(res, 'MODIFIED', obj)
+        patch = {'metadata': {'uid': obj['metadata']['uid']}, 'status': obj['status']}
+        self.writer.put((ns, name, 'pods'), ('PATCH', '/api/v1/namespaces/%s/pods/%s/status' % (ns, name), patch))
+        return self._apply(res, 'MODIFIED', obj)
+
+    def _write(self, method, path, body, res, client=None):
         try:
-            new = self.client.call('PATCH', path, patch, PATCH_MERGE)
-        except ApiError as e:
-            if e.code not in (404, 409):
+            new = (client or self.client).call(method, path, body,
+                                               PATCH_MERGE if method == 'PATCH' else 'application/json')
+        except (ApiError, OSError) as e:
+            if getattr(e, 'code', 0) not in (404, 409):
                 self.log('kubelet: %s' % e)
             return None
-        return self._apply(res, 'MODIFIED', new)
+        return self._apply(res, 'MODIFIED', new) if method == 'PATCH' else None
 
     def remove(self, res, ns, name):
         cur = self.get(res, ns, name)
@@ -68,13 +122,9 @@ class RemoteStore:
             return None
         uid = cur.meta['uid']
         self.removed.add(uid)
-        try:
-            self.client.call('DELETE', '/api/v1/namespaces/%s/pods/%s' % (ns, name),
-                             {'kind': 'DeleteOptions', 'apiVersion': 'v1', 'gracePeriodSeconds': 0,
-                              'preconditions': {'uid': uid}})
-        except ApiError as e:
-            if e.code not in (404, 409):
-                self.log('kubelet: %s' % e)
+        self.writer.put((ns, name, 'pods'), ('DELETE', '/api/v1/namespaces/%s/pods/%s' % (ns, name), {
+            'kind': 'DeleteOptions', 'apiVersion': 'v1', 'gracePeriodSeconds': 0,
+            'preconditions': {'uid': uid}}))
         return self._apply(res, 'DELETED', cur.obj)
 
     def create(self, res, obj):
@@ -94,6 +144,10 @@ class RemoteStore:
             if old is not None and etype != 'DELETED' and \
                     int(old.meta.get('resourceVersion') or 0) > int(obj['metadata']['resourceVersion']):
                 return old      # an older version than the one cached (a late watch event)
+            if res == 'nodes' and etype != 'DELETED' and key[1] in self.node_images:
+                obj = dict(obj, status=dict(obj.get('status') or {}, images=self.node_images[key[1]]))
+            elif res == 'nodes' and etype == 'DELETED':
+                self.node_images.pop(key[1], None)
             entry = Entry(obj, dumps(obj))
             if etype == 'DELETED':
                 self.data[res].pop(key, None)
