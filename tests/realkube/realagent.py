@@ -93,6 +93,7 @@ class Agent:
 
     # ---- start-up -------------------------------------------------------------------
     def start(self, node_specs):
+        self.specs = node_specs
         for res, path in (('nodes', '/api/v1/nodes'), ('pods', '/api/v1/pods')):
             threading.Thread(target=self.store.follow, args=(self.new_client(), res, path, self.stop),
                              daemon=True).start()
@@ -238,7 +239,30 @@ class Agent:
         return True
 
     def reset_cluster(self):
-        raise NotImplementedError('a real cluster is not reset; start a new one')
+        """Back to the starting state as kube-sim's reset does: DaemonSets and pods gone
+        (pods forced), every node deleted and registered afresh with its Lease."""
+        with self.lock:
+            for ns in self._namespaces():
+                base = '/apis/apps/v1/namespaces/%s/daemonsets' % ns
+                self.client.call('DELETE', base + '?propagationPolicy=Background')
+                self.client.call('DELETE', '/api/v1/namespaces/%s/pods' % ns,
+                                 {'kind': 'DeleteOptions', 'apiVersion': 'v1', 'gracePeriodSeconds': 0})
+            self.client.call('DELETE', '/api/v1/nodes')
+            self.client.call('DELETE', LEASES)
+            self.state.clear()
+        self.kubelet.reset()
+        deadline = time.monotonic() + 30
+        while self.store.data['nodes'] and time.monotonic() < deadline:
+            time.sleep(0.1)      # the watch has seen the deletions
+        for obj in self.specs:
+            self.register(obj)
+        names = [o['metadata']['name'] for o in self.specs]
+        if not self.wait_schedulable(names, 60):
+            raise RuntimeError('nodes did not become Ready after the reset')
+
+    def _namespaces(self):
+        return [n['metadata']['name'] for n in self.client.get('/api/v1/namespaces')['items']
+                if n['metadata']['name'] not in ('kube-system', 'kube-public', 'kube-node-lease')]
 
     # ---- the proxy's records --------------------------------------------------------
     def inflight(self, delta):
@@ -271,7 +295,7 @@ class Agent:
                     return 404, {'error': 'node %s not found' % parts[1]}, 'application/json'
                 return 200, out, 'application/json'
             return simadmin.handle(self, method, path, query, body)
-        except NotImplementedError as e:
-            return 501, {'error': str(e)}, 'application/json'
+        except RuntimeError as e:
+            return 500, {'error': str(e)}, 'application/json'
         except ApiError as e:
             return e.code, {'error': str(e), 'status': e.status}, 'application/json'
