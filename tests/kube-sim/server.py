@@ -356,10 +356,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(200, doc)
             return
         doc = discovery(path) or authz.discovery(path)
+        if doc is None and path.startswith(('/api/', '/apis/')):
+            # an unknown group, version or resource: a Status without causes (the
+            # UnexpectedServerResponse cause is what client-go makes of the text below)
+            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound')
         if doc is None:
-            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound',
-                                     {'causes': [{'reason': 'UnexpectedServerResponse',
-                                                  'message': '404 page not found'}]})
+            self.send_body(404, b'404 page not found\n', ctype='text/plain; charset=utf-8')
+            return
         self.send_body(200, doc)
 
     def serve_resource(self, cluster, target, verb, resource, user):
