@@ -34,7 +34,13 @@ sim_start() {
         local prog=tests/kube-sim/kube_sim.py wait=300 rc
         case $BACKEND in
         sim) ;;
-        real) prog=tests/realkube/realkube.py wait=1800 ;;
+        real)
+                prog=tests/realkube/realkube.py wait=1800
+                # CLYDE_REAL_TIER=0: the real tier ran already in this CI job (distcheck)
+                if [ "${CLYDE_REAL_TIER:-1}" = 0 ]; then
+                        echo "1..0 # SKIP real tier turned off (CLYDE_REAL_TIER=0)"
+                        exit 77
+                fi ;;
         *) echo "Bail out! CLYDE_TEST_BACKEND=$BACKEND: expected sim or real"; exit 1 ;;
         esac
         "$PYTHON3" "$top_srcdir/$prog" --state-dir "$SIM" --port 0 "$@" \

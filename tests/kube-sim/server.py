@@ -228,7 +228,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         target = route(url.path)
         review = authz.route(url.path) if target is None else None
-        verb = verb_for(self.command, target[2] if target else 'x', self.query)
+        # a review's collection has no names: GET on it is a list, as the real server says
+        verb = verb_for(self.command, target[2] if target else ('' if review is not None else 'x'), self.query)
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
         if review is not None:
             resource = review.plural
