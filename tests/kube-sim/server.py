@@ -230,7 +230,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         target = route(url.path)
         review = authz.route(url.path) if target is None else None
-        verb = verb_for(self.command, target[2] if target else 'x', self.query)
+        # a review's collection has no names: GET on it is a list, as the real server says
+        verb = verb_for(self.command, target[2] if target else ('' if review is not None else 'x'), self.query)
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
         if review is not None:
             resource = review.plural
@@ -365,10 +366,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(200, doc)
             return
         doc = discovery(path) or authz.discovery(path)
+        if doc is None and path.startswith(('/api/', '/apis/')):
+            # an unknown group, version or resource: a Status without causes (the
+            # UnexpectedServerResponse cause is what client-go makes of the text below)
+            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound')
         if doc is None:
-            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound',
-                                     {'causes': [{'reason': 'UnexpectedServerResponse',
-                                                  'message': '404 page not found'}]})
+            self.send_body(404, b'404 page not found\n', ctype='text/plain; charset=utf-8')
+            return
         self.send_body(200, doc)
 
     def serve_resource(self, cluster, target, verb, resource, user):

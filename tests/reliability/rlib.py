@@ -151,15 +151,18 @@ class Sim:
     def __init__(self, state_dir, nodes=20, zones=3, time_scale=0.02, extra=()):
         self.dir = state_dir
         os.makedirs(state_dir, exist_ok=True)
+        # CLYDE_TEST_BACKEND=real: a real control plane (tests/realkube) in its place
+        self.real = os.environ.get('CLYDE_TEST_BACKEND') == 'real'
+        prog = ('realkube', 'realkube.py') if self.real else ('kube-sim', 'kube_sim.py')
         cmd = [os.environ.get('PYTHON3') or sys.executable,
-               os.path.join(srcdir(), 'tests', 'kube-sim', 'kube_sim.py'),
+               os.path.join(srcdir(), 'tests', *prog),
                '--state-dir', state_dir, '--port', '0', '--nodes', str(nodes),
                '--zones', str(zones), '--time-scale', str(time_scale)] + list(extra)
         self.errlog = open(os.path.join(state_dir, 'sim.err'), 'w')
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.errlog,
                                      text=True, start_new_session=True)
         _cleanups.append(self.stop)
-        line = self._ready_line(60)
+        line = self._ready_line(240 if self.real else 60)
         self.url = line.split()[-1]
         self.port = int(self.url.rsplit(':', 1)[1])
         with open(os.path.join(state_dir, 'token')) as f:
@@ -171,8 +174,8 @@ class Sim:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
-            if line.startswith('kube-sim ready '):
-                return line.strip()
+            if line.startswith(('kube-sim ready ', 'realkube ready ')):
+                return line.split(' (')[0].strip()
             if not line and self.proc.poll() is not None:
                 break
         self.stop()
