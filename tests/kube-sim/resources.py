@@ -40,6 +40,7 @@ RESOURCES = {
                             'involvedObject.fieldPath', 'reason', 'reportingComponent',
                             'source', 'type'), status=False),
     'daemonsets': ResourceInfo('daemonsets', 'DaemonSet', 'apps', True, ['ds'], ()),
+    'secrets': ResourceInfo('secrets', 'Secret', '', True, [], ('type',), status=False),
 }
 
 
