@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import warnings
 
@@ -98,6 +99,10 @@ class RealNodes:
         self.layout = None
 
     def setup(self, stop):
+        t0 = time.monotonic()
+
+        def took(what):
+            agent.log('%s ready after %.1f s' % (what, time.monotonic() - t0))
         for d in ('logs', 'registry', 'nodes', 'hosts'):
             os.makedirs(os.path.join(self.state, d), exist_ok=True)
         self.layout = subprocess.run([IMAGES_TOOL, 'build'] + ([self.o.image_cache] if self.o.image_cache else []),
@@ -110,13 +115,21 @@ class RealNodes:
             'auth': __import__('base64').b64encode(('%s:%s' % (PULL_USER, password)).encode()).decode()}}}
         self.authfile = os.path.join(self.state, 'registry', 'push-auth.json')
         write_secret_file(self.authfile, json.dumps(auth))
+        took('images')
         self.env.setup_network()
+        took('network')
+        cached = self.registry_storage(restore=True)
         self.env.start_registries(htpasswd)
-        self.push()
+        took('registries')
+        if not cached:
+            self.push()
+            self.registry_storage(restore=False)
+            took('pushed images')
         if stop.is_set():
             return
         self.env.write_hosts(os.path.join(self.state, 'hosts'))
         self.env.start_containerds()
+        took('containerds')
         for i, node in enumerate(self.nodes):
             p = self.env.containerd_paths(i)
             rtm = runtime.Runtime(node, p['socket'], self.env.node_ns(i), os.path.join(self.state, 'hosts'),
@@ -128,6 +141,27 @@ class RealNodes:
                 t.start()
                 self.threads.append(t)
         self.write_env()
+
+    def registry_storage(self, restore):
+        """The registries' storage after the first push, kept beside the image layout:
+        restored (copied) into a new state directory instead of pushing again."""
+        cache = os.path.join(os.path.dirname(self.layout), 'registry-storage')
+        here = os.path.join(self.state, 'registry')
+        names = ('registry', 'registry-private')
+        if restore:
+            if not os.path.isfile(os.path.join(cache, 'done')):
+                return False
+            for n in names:
+                subprocess.run(['cp', '-a', os.path.join(cache, n), here], check=True)
+            return True
+        tmp = cache + '.tmp%d' % os.getpid()
+        os.makedirs(tmp)
+        for n in names:
+            subprocess.run(['cp', '-a', os.path.join(here, n), tmp], check=True)
+        open(os.path.join(tmp, 'done'), 'w').close()
+        shutil.rmtree(cache, ignore_errors=True)
+        os.rename(tmp, cache)
+        return True
 
     def push(self, *extra):
         ns = self.env.ns('reg')

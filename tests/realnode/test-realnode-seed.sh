@@ -1,0 +1,77 @@
+#!/bin/bash
+# Issue 15: a full first run of the real binary with 4 seeders backed by a real containerd
+# each (tests/realnode).  Every image lands on every seeder as containerd reports it, the
+# tracker's digests are containerd's, scratch and distroless images work under the puller
+# pattern (read-only root, uid 65534), the arm64-only image fails on amd64 with
+# containerd's platform error, the private image needs its pull secret and fails fast
+# naming 401 Unauthorized without it; afterwards no container, task or DaemonSet is left,
+# and SIGTERM leaves no netns, mount, cgroup or process.
+. "$top_srcdir/tests/realnode/lib.sh"
+rn_prereq
+
+sim_start --nodes 4 --zones 2 --images-per-node 0 --time-scale 0.05
+rn_start --count 4 --registry-rate "${REGISTRY_RATE:-1gbit}"
+rn_remember
+rn secret "$SIM" regcred
+IMAGES="registry.test/clyde/scratch:1 registry.test/clyde/distroless:1 registry.test/clyde/big:1
+registry.test/clyde/multi:1 registry.test/clyde/moving:stable private.test/clyde/private:1"
+{ printf '%s\n' $IMAGES; echo registry.test/clyde/armonly:1; } >"$WORK/images.txt"
+write_ini "$WORK/seeder.ini" "[preload]" "image_pull_secrets = regcred"
+
+seed --config "$WORK/seeder.ini" --seeder-percentage 100
+is "$RC" 1 "first run exits 1 (partial: the arm64-only image)"
+[ "$RC" -le 1 ] || sed 's/^/# /' "$WORK/out" | tail -n 20
+is "$(sim labelled p2p-seeder=true | wc -l)" 4 "4 seeders labelled"
+
+# Every image on every seeder, as containerd lists it, with the tracker's digest.
+tracker_json >"$WORK/tracker.json"
+for node in $(rn_nodes); do
+        rn images "$node" >"$WORK/ctr-$node"
+        for img in $IMAGES; do
+                want=$(awk -v r="$img" '$1 == r {print $2}' "$WORK/ctr-$node")
+                got=$("$PYTHON3" -c "import json,sys; t=json.load(open(sys.argv[1]))
+print(''.join(i['digest'] for s in t['seeders'] if s['node'] == sys.argv[2] for i in s['images'] if i['ref'] == sys.argv[3]))" \
+                        "$WORK/tracker.json" "$node" "$img")
+                [ -n "$want" ] && [ "$want" = "$got" ]
+                ok $? "$node: containerd holds $img, tracker digest = containerd's (${want:-missing} / ${got:-missing})"
+        done
+        ! grep -q '^registry.test/clyde/armonly:1 ' "$WORK/ctr-$node"
+        ok $? "$node: containerd holds no arm64-only image"
+        [ -z "$(rn containers "$node")" ]
+        ok $? "$node: no container or task left in containerd"
+done
+for img in $IMAGES; do
+        is "$(comm -12 <(sim labelled p2p-seeder=true | sort) <(sim nodes-with-image "$img" | sort) | wc -l)" 4 \
+                "node.status.images of the 4 seeders lists $img (from containerd)"
+done
+grep -q "FAILED image registry.test/clyde/armonly:1 on 4 seeders .*no match for platform in manifest" "$WORK/out"
+ok $? "arm64-only: failed on the 4 amd64 seeders with containerd's platform error (no 'not applicable' state in the tracker yet)"
+is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
+
+# Without the pull secret: image GC empties the nodes, a fresh tracker seeds the private
+# image again and fails fast, naming 401 Unauthorized.
+rn admin POST /gc >"$WORK/gc"
+ok $? "image GC removes the unused images"
+is "$(for n in $(rn_nodes); do rn images "$n"; done | wc -l)" 0 "no image left on any node after GC"
+mkdir -p "$WORK/nosecret"
+echo private.test/clyde/private:1 >"$WORK/nosecret/images.txt"
+write_ini "$WORK/nosecret/seeder.ini"
+start=$(date +%s)
+RC=0
+"$CLYDE_SEED" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK/nosecret" --config "$WORK/nosecret/seeder.ini" \
+        --seeder-percentage 100 >"$WORK/out2" 2>&1 || RC=$?
+took=$(( $(date +%s) - start ))
+is "$RC" 1 "without the pull secret the run exits 1"
+grep -q "FAILED image private.test/clyde/private:1 on 4 seeders .*401 Unauthorized" "$WORK/out2"
+ok $? "the failure names containerd's '401 Unauthorized'"
+[ "$took" -lt 40 ]; ok $? "it fails fast (${took} s, under the 60 s pull timeout)"
+is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
+for node in $(rn_nodes); do
+        [ -z "$(rn containers "$node")" ]; ok $? "$node: no container or task left"
+done
+
+rn_stop
+is "$RN_RC" 0 "realnode stops on SIGTERM with exit 0"
+left=$(rn_leftovers)
+is "$left" "" "no netns, mount, cgroup or process left behind"
+done_testing
