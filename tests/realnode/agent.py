@@ -43,6 +43,7 @@ class NodeKubelet:
         self.next_node_status = 0.0
         self.host_ip = ''
         self.image_cache = {}   # digest -> image_info
+        self.deleted = set()    # uids of pods whose final DELETE was accepted
 
     # ---- watching ------------------------------------------------------------------
     def watch_loop(self):
@@ -323,10 +324,13 @@ class NodeKubelet:
 
     def delete_pod(self, pod):
         m = pod['metadata']
+        if m['uid'] in self.deleted:
+            return
         try:
             self.api.call('DELETE', '/api/v1/namespaces/%s/pods/%s' % (q(m['namespace']), q(m['name'])),
                           {'kind': 'DeleteOptions', 'apiVersion': 'v1', 'gracePeriodSeconds': 0,
                            'preconditions': {'uid': m['uid']}})
+            self.deleted.add(m['uid'])
         except ApiError as e:
             if e.code not in (404, 409):
                 raise

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Queries for the realnode tests: what each node's containerd holds, leftovers.
 
-rnctl.py STATE images NODE            REF DIGEST per line, from `ctr images ls`
-rnctl.py STATE containers NODE        container ids in that containerd (tasks too)
+rnctl.py STATE images [NODE]          NODE REF DIGEST per line, from `ctr images ls`
+rnctl.py STATE containers [NODE]      NODE ID per container (and NODE task:ID per task)
+rnctl.py STATE status-images SIMDIR   NODE NAME SIZE per name in each node's status.images
 rnctl.py STATE leftovers PREFIX CGROUP network namespaces, mounts under STATE, cgroup
                                       directories and shims left: one line each
 rnctl.py STATE secret SIMDIR NAME     creates a dockerconfigjson secret for private.test
 rnctl.py STATE admin METHOD PATH      the admin API of a running realnode.py
+rnctl.py STATE api SIMDIR METHOD PATH [JSON]   an API request; prints the JSON answer
+                                      ({"error": CODE} for an HTTP error)
 """
 
 import base64
@@ -19,7 +22,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import netenv  # noqa: E402
-from kubeapi import Api  # noqa: E402
+from kubeapi import Api, ApiError  # noqa: E402
 
 
 def env(state):
@@ -33,16 +36,31 @@ def ctr(state, node, *args):
                           capture_output=True, text=True, check=True).stdout
 
 
-def images(state, node):
-    for line in ctr(state, node, 'images', 'ls').splitlines()[1:]:
-        f = line.split()
-        print(f[0], f[2])
+def nodes(state, node=None):
+    return [node] if node else sorted(env(state)['nodes'])
 
 
-def containers(state, node):
-    ids = [ln.split()[0] for ln in ctr(state, node, 'containers', 'ls').splitlines()[1:] if ln.strip()]
-    ids += ['task:' + ln.split()[0] for ln in ctr(state, node, 'tasks', 'ls').splitlines()[1:] if ln.strip()]
-    print('\n'.join(ids))
+def images(state, node=None):
+    for n in nodes(state, node):
+        for line in ctr(state, n, 'images', 'ls').splitlines()[1:]:
+            f = line.split()
+            print(n, f[0], f[2])
+
+
+def containers(state, node=None):
+    for n in nodes(state, node):
+        for what, prefix in (('containers', ''), ('tasks', 'task:')):
+            for ln in ctr(state, n, what, 'ls').splitlines()[1:]:
+                if ln.strip():
+                    print(n, prefix + ln.split()[0])
+
+
+def status_images(state, simdir):
+    api = Api.from_kube_sim(simdir)
+    for n in nodes(state):
+        for img in api.get('/api/v1/nodes/' + n)['status'].get('images') or []:
+            for name in img['names']:
+                print(n, name, img['sizeBytes'])
 
 
 def leftovers(state, prefix, cgroup):
@@ -78,12 +96,21 @@ def admin(state, method, path):
         print(r.read().decode())
 
 
+def api(state, simdir, method, path, body=None):
+    try:
+        out = Api.from_kube_sim(simdir).call(method, path, json.loads(body) if body else None)
+    except ApiError as e:
+        out = {'error': e.code}
+    print(json.dumps(out))
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 64
     state, cmd, args = argv[1], argv[2], argv[3:]
     fn = {'images': images, 'containers': containers, 'leftovers': leftovers,
+          'status-images': status_images, 'api': api,
           'secret': secret, 'admin': admin}.get(cmd)
     if fn is None:
         print('rnctl: unknown command %s' % cmd, file=sys.stderr)
