@@ -11,6 +11,8 @@ SIGINT, then stops everything it started and removes what it made.
 """
 
 import argparse
+import base64
+import fcntl
 import http.server
 import json
 import os
@@ -112,19 +114,21 @@ class RealNodes:
         write_secret_file(htpasswd, '%s:%s\n' % (PULL_USER, crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))))
         write_secret_file(os.path.join(self.state, 'registry-credentials'), '%s:%s\n' % (PULL_USER, password))
         auth = {'auths': {'127.0.0.1:%d' % netenv.PRIVATE_PORT: {
-            'auth': __import__('base64').b64encode(('%s:%s' % (PULL_USER, password)).encode()).decode()}}}
+            'auth': base64.b64encode(('%s:%s' % (PULL_USER, password)).encode()).decode()}}}
         self.authfile = os.path.join(self.state, 'registry', 'push-auth.json')
         write_secret_file(self.authfile, json.dumps(auth))
         took('images')
         self.env.setup_network()
         took('network')
-        cached = self.registry_storage(restore=True)
-        self.env.start_registries(htpasswd)
-        took('registries')
-        if not cached:
-            self.push()
-            self.registry_storage(restore=False)
-            took('pushed images')
+        with open(os.path.join(os.path.dirname(self.layout), '.registry.lock'), 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)    # a concurrent first push: wait, then reuse it
+            cached = self.registry_storage(restore=True)
+            self.env.start_registries(htpasswd)
+            took('registries')
+            if not cached:
+                self.push()
+                self.registry_storage(restore=False)
+                took('pushed images')
         if stop.is_set():
             return
         self.env.write_hosts(os.path.join(self.state, 'hosts'))
