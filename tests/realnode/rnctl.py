@@ -10,6 +10,9 @@ rnctl.py STATE secret SIMDIR NAME     creates a dockerconfigjson secret for priv
 rnctl.py STATE admin METHOD PATH      the admin API of a running realnode.py
 rnctl.py STATE api SIMDIR METHOD PATH [JSON]   an API request; prints the JSON answer
                                       ({"error": CODE} for an HTTP error)
+rnctl.py STATE wait SIMDIR PATH EXPR SECONDS  polls GET PATH until the Python EXPR
+                                      over p (the answer, or {"error": CODE}) and s (its
+                                      status) holds; prints p; exit 1 on timeout
 """
 
 import base64
@@ -17,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -104,13 +108,31 @@ def api(state, simdir, method, path, body=None):
     print(json.dumps(out))
 
 
+def wait(state, simdir, path, expr, seconds):
+    api_ = Api.from_kube_sim(simdir)
+    end = time.monotonic() + float(seconds)
+    while True:
+        try:
+            p = api_.get(path)
+        except ApiError as e:
+            p = {'error': e.code}
+        try:
+            held = eval(expr, {}, {'p': p, 's': p.get('status') or {}})
+        except (KeyError, IndexError, TypeError):
+            held = False
+        if held or time.monotonic() > end:
+            print(json.dumps(p))
+            sys.exit(0 if held else 1)
+        time.sleep(0.2)
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 64
     state, cmd, args = argv[1], argv[2], argv[3:]
     fn = {'images': images, 'containers': containers, 'leftovers': leftovers,
-          'status-images': status_images, 'api': api,
+          'status-images': status_images, 'api': api, 'wait': wait,
           'secret': secret, 'admin': admin}.get(cmd)
     if fn is None:
         print('rnctl: unknown command %s' % cmd, file=sys.stderr)

@@ -25,14 +25,9 @@ print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": sys.ar
 }
 pod_json() { api GET "/api/v1/namespaces/default/pods/$1"; }
 del_pod() { api DELETE "/api/v1/namespaces/default/pods/$1" >/dev/null; }
-# wait_pod NAME PYTHON-CONDITION-ON-p [SECONDS]: waits until the condition holds
+# wait_pod NAME PYTHON-CONDITION-ON-p-AND-s [SECONDS]: waits until it holds; the pod in $WORK/pod.json
 wait_pod() {
-        local end=$(( $(date +%s) + ${3:-60} ))
-        while [ "$(date +%s)" -lt "$end" ]; do
-                pod_json "$1" >"$WORK/pod.json"
-                "$PYTHON3" -c "import json,sys; p=json.load(open('$WORK/pod.json')); s=p.get('status',{}); sys.exit(0 if ($2) else 1)" 2>/dev/null && return 0
-                sleep 0.3
-        done
+        rn wait "$SIM" "/api/v1/namespaces/default/pods/$1" "$2" "${3:-60}" >"$WORK/pod.json" && return 0
         echo "# $1: $(head -c 1500 "$WORK/pod.json")"
         return 1
 }

@@ -49,12 +49,9 @@ is "$(echo "$seeder" | wc -l)" 1 "one seeder (20% of 5 nodes): $seeder"
 digest=$(rn images "$seeder" | awk -v r=$APP '$2 == r {print $3}')
 is "$(py "[i['digest'] for s in t['seeders'] for i in s['images']][0]")" "${digest:-none}" \
         "the tracker's digest is the one containerd holds on $seeder"
-pod=
-for _ in $(seq 1 300); do
-        pod=$(K get pods -l app=app -o jsonpath='{range .items[?(@.status.phase=="Running")]}{.metadata.name}{end}' 2>/dev/null)
-        [ -n "$pod" ] && break
-        sleep 0.2
-done
+pod=$(rn wait "$SIM" /api/v1/namespaces/default/pods?labelSelector=app%3Dapp \
+        "[q for q in p['items'] if q['status'].get('phase') == 'Running']" 60 |
+        "$PYTHON3" -c "import json,sys; print(''.join(q['metadata']['name'] for q in json.load(sys.stdin)['items']))")
 [ -n "$pod" ]; ok $? "the workload pod runs on the seeder ($pod)"
 K get events --field-selector "involvedObject.name=$pod" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' >"$WORK/events"
 grep -q "^Pulled: Container image \"$APP\" already present on machine" "$WORK/events"
@@ -64,10 +61,7 @@ ok $? "the workload pulled nothing from the registry"
 is "$(K get pod "$pod" -o jsonpath='{.status.containerStatuses[0].imageID}')" "registry.test/clyde/big@$digest" \
         "its imageID is containerd's repo@digest"
 K delete daemonset app --wait=false >/dev/null 2>&1
-for _ in $(seq 1 150); do
-        [ -z "$(K get pods -l app=app -o name 2>/dev/null)" ] && break
-        sleep 0.2
-done
+rn wait "$SIM" /api/v1/namespaces/default/pods?labelSelector=app%3Dapp "not p['items']" 30 >/dev/null
 is "$(K get pods -l app=app -o name 2>/dev/null)" "" "deleting the workload removes its pod"
 is "$(rn containers "$seeder")" "" "and its containers from containerd on $seeder"
 
