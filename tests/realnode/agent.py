@@ -165,7 +165,8 @@ class NodeKubelet:
             c.pull_fails = 0
             c.reason = c.message = None
             self.images_dirty = True
-            self.event(run, c, 'Normal', 'Pulled', 'Successfully pulled image "%s"' % c.image)
+            self.event(run, c, 'Normal', 'Pulled', 'Successfully pulled image "%s" in %.3fs (%.3fs '
+                       'including waiting)' % ((c.image,) + c.pull_took))
             return True
         if c.reason in ('ErrImagePull', 'ImagePullBackOff') and now < c.pull_retry_at:
             if c.reason == 'ErrImagePull' and now >= c.err_until:
@@ -190,10 +191,11 @@ class NodeKubelet:
     def pull(self, c, creds):
         """Tries each matching credential, then none if none match (the kubelet's rule);
         the result is the error the CRI plugin would return, '' on success."""
-        err = ''
+        err, start = '', time.monotonic()
         for auth in creds or [None]:
             try:
-                self.rt.pull(c.ref, auth)
+                took = self.rt.pull(c.ref, auth)
+                c.pull_took = (took, time.monotonic() - start)
                 err = ''
                 break
             except rt.RuntimeError_ as e:

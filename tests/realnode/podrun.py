@@ -29,6 +29,7 @@ class Ctr:
         self.crash_fails, self.restart_at = 0, 0.0
         self.pulling = None             # the pull's thread while it runs
         self.pull_result = None         # None, or the error text ('' = pulled)
+        self.pull_took = (0.0, 0.0)     # seconds pulling, and including the wait
         self.killed = False
 
     @property

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 
 import netenv
 
@@ -82,8 +83,10 @@ class Runtime:
 
     def pull(self, ref, auth=None):
         """Pulls ref (normalised) for this node's platform; auth is (registry host,
-        user, password) or None.  Raises RuntimeError_ with ctr's text on failure."""
+        user, password) or None.  Returns the seconds the pull itself took (not the wait
+        for the node's puller).  Raises RuntimeError_ with ctr's text on failure."""
         with self.pull_lock:
+            start = time.monotonic()
             had = ref in self.images()
             hosts = self.hosts_dir
             tmp = None
@@ -95,6 +98,7 @@ class Runtime:
             try:
                 self.ctr('images', 'pull', '--hosts-dir', hosts, '--platform', 'linux/' + ARCH,
                          ref, net=True)
+                return time.monotonic() - start
             except RuntimeError_:
                 if not had:     # ctr records the image before it unpacks it
                     self.ctr('images', 'rm', ref, check=False)

@@ -10,7 +10,7 @@ KUBECTL=${KUBECTL:-kubectl}
 command -v "$KUBECTL" >/dev/null || { echo "Bail out! kubectl missing (tools/deps installs kubernetes-client)"; exit 1; }
 
 sim_start --nodes 5 --zones 1 --images-per-node 0 --time-scale 0.05
-rn_start --count 5 --registry-rate 100mbit
+rn_start --count 5 --registry-rate 100mbit --node-rate 1gbit
 rn_remember
 K() { "$KUBECTL" --kubeconfig "$SIM/kubeconfig" --cache-dir "$WORK/kcache" --request-timeout=30s "$@"; }
 APP=registry.test/clyde/big:1
@@ -60,6 +60,13 @@ ok $? "the workload's image was already present on the seeder (no pull)"
 ok $? "the workload pulled nothing from the registry"
 is "$(K get pod "$pod" -o jsonpath='{.status.containerStatuses[0].imageID}')" "registry.test/clyde/big@$digest" \
         "its imageID is containerd's repo@digest"
+# The puller's pull of the ~100 MB image went through the 100 Mbit/s registry link.
+rn api "$SIM" GET "/api/v1/namespaces/default/events?fieldSelector=reason%3DPulled" | "$PYTHON3" -c "import json,sys
+for e in json.load(sys.stdin)['items']:
+    if e['message'].startswith('Successfully pulled image \"$APP\" in '): print(e['message'].split(' in ')[1].split('s ')[0])" >"$WORK/pulltime"
+secs=$(head -n 1 "$WORK/pulltime")
+"$PYTHON3" -c "import sys; sys.exit(0 if 8.0 <= float(sys.argv[1]) < 60 else 1)" "${secs:-0}"
+ok $? "the seeder pulled the 100 MB image at the registry link's 100 Mbit/s (${secs:-no event} s, >= 8 s)"
 K delete daemonset app --wait=false >/dev/null 2>&1
 rn wait "$SIM" /api/v1/namespaces/default/pods?labelSelector=app%3Dapp "not p['items']" 30 >/dev/null
 is "$(K get pods -l app=app -o name 2>/dev/null)" "" "deleting the workload removes its pod"
