@@ -273,8 +273,8 @@ class NodeKubelet:
         c.proc = None
         c.finished_at = podrun.rfc3339()
         c.exit_code = code
-        started = err.strip() and 'ctr: ' in err
-        if started:     # the task never ran: containerd's text, exit code 128
+        never_ran = 'ctr: ' in err
+        if never_ran:   # the task could not start: containerd's text, exit code 128
             c.exit_code, c.reason, c.message = 128, 'StartError', rt.error_text(err)
             self.event(run, c, 'Warning', 'Failed', 'Error: %s' % c.message)
         else:
