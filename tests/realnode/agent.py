@@ -19,6 +19,7 @@ from kubeapi import ApiError
 EXTERNAL_ANNOTATION = 'kube-sim.clyde-seed.io/kubelet'
 NODE_STATUS_EVERY = 10.0
 MAX_IMAGES = 50         # the kubelet's nodeStatusMaxImages
+RETRY_LATER = ('CrashLoopBackOff', 'CreateContainerError', 'CreateContainerConfigError')
 
 
 def log(msg):
@@ -143,7 +144,7 @@ class NodeKubelet:
             return
         if c.state == 'terminated' and c.done():
             return
-        if c.reason == 'CrashLoopBackOff' and now < c.restart_at:
+        if c.reason in RETRY_LATER and now < c.restart_at:
             return
         if not self.ensure_image(run, pod, c, now):
             return

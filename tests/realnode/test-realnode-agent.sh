@@ -9,6 +9,12 @@
 . "$top_srcdir/tests/realnode/lib.sh"
 rn_prereq
 
+py_exe=$("$PYTHON3" -c 'import sys; print(sys.executable)')
+out=$(PATH=/nonexistent "$py_exe" "$RN_DIR/realnode.py" --check 2>&1)
+is "$?" 3 "--check with none of the tools on PATH exits 3"
+echo "$out" | grep -q "command containerd, ctr, containerd-shim-runc-v2: install the Debian package containerd (tools/deps)"
+ok $? "and names each missing command with its Debian package"
+
 sim_start --nodes 2 --zones 1 --images-per-node 0 --time-scale 0.05
 rn_start --nodes node-0001
 rn_remember

@@ -44,6 +44,23 @@ for node in $(rn_nodes); do
         ok $? "$node: containerd holds no arm64-only image"
 done
 is "$(cat "$WORK/containers")" "" "no container or task left in any containerd"
+# The puller containers as the agent handed them to containerd: read-only root, uid and gid
+# 65534, no capability, no privilege escalation (pullers pass with a read-only root).
+"$PYTHON3" - "$RN" >"$WORK/specs" <<'EOF'
+import glob, json, os, sys
+n, bad = 0, []
+for f in glob.glob(os.path.join(sys.argv[1], 'nodes', '*', 'specs', '*.json')):
+    s = json.load(open(f))
+    p = s['process']
+    n += 1
+    if not (s['root']['readonly'] and p['user'] == {'uid': 65534, 'gid': 65534}
+            and not p['capabilities']['bounding'] and p['noNewPrivileges']):
+        bad.append(os.path.basename(f))
+print(n, ' '.join(bad))
+EOF
+read -r nspecs badspecs <"$WORK/specs"
+[ "${nspecs:-0}" -ge 28 ] && [ -z "$badspecs" ]
+ok $? "all $nspecs puller containers ran read-only as 65534:65534 without capabilities ${badspecs:+(not: $badspecs)}"
 grep -q "FAILED image registry.test/clyde/armonly:1 on 4 seeders .*no match for platform in manifest" "$WORK/out"
 ok $? "arm64-only: failed on the 4 amd64 seeders with containerd's platform error (no 'not applicable' state in the tracker yet)"
 is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
