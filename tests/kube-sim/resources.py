@@ -1,8 +1,11 @@
 """The resource table and the discovery documents built from it."""
 
-VERSION = {'major': '1', 'minor': '26', 'gitVersion': 'v1.26.0-kube-sim',  # the version modelled
+# kube-sim models v1.26.0 (tests/kube-sim/FIDELITY.md) but /version says v1.30.2: kubectl
+# v1.32 sends protobuf request bodies to a server that says v1.26 (measured: auth can-i),
+# and kube-sim decodes JSON only.
+VERSION = {'major': '1', 'minor': '30', 'gitVersion': 'v1.30.2-kube-sim',
            'gitCommit': '0000000000000000000000000000000000000000', 'gitTreeState': 'clean',
-           'buildDate': '2022-12-08T10:08:09Z', 'goVersion': 'go1.19.4', 'compiler': 'gc',
+           'buildDate': '2024-06-11T20:20:00Z', 'goVersion': 'go1.22.4', 'compiler': 'gc',
            'platform': 'linux/amd64'}
 
 COMMON_FIELDS = ('metadata.name', 'metadata.namespace')
