@@ -77,7 +77,7 @@ class LiveServerTest(unittest.TestCase):
             self.assertEqual(code, 200, path)
         res = json.loads(body)['resources']
         self.assertIn('ds', [r for r in res if r['name'] == 'daemonsets'][0]['shortNames'])
-        self.assertEqual(json.loads(self.sim.call('GET', '/version', conn=conn)[2])['minor'], '26')
+        self.assertEqual(json.loads(self.sim.call('GET', '/version', conn=conn)[2])['minor'], '30')
         conn.close()
 
     def test_openapi_v2(self):
