@@ -15,6 +15,7 @@
 #include "pullstate.h"
 #include "stage-run.h"
 #include "util.h"
+#include "verify-events.h"
 
 struct verify {
         struct machine *m;
@@ -103,34 +104,38 @@ static void settle(struct verify *v, struct tracker_result *res, enum tracker_st
         v->last_progress = now_seconds();
 }
 
-static void observe_container(struct verify *v, const char *node, size_t b,
+static void observe_container(struct verify *v, const struct kube_pod *p, size_t b,
                               const struct kube_container *c) {
+        const char *node = p->node_name, *message, *reason;
         ssize_t i = image_of(v, b, c->name);
         struct tracker_result *res;
-        _cleanup_(freep) char *digest = NULL;
+        _cleanup_(freep) char *digest = NULL, *cause = NULL;
 
         if (i < 0)
                 return;
         res = tracker_result_find(v->run, node, (size_t) i);
         if (!res || res->state != TRACKER_STATE_WAITING)
                 return;
-        switch (pull_classify(c->image_id, c->reason, c->message)) {
+        /* A 1.26-1.31 kubelet's back-off has its cause only in the pod's events. */
+        message = verify_pull_message(v->m, p->uid, c, res, &cause);
+        reason = pull_error_is_rate_limited(message) ? "RateLimited" : c->reason;
+        switch (pull_classify(c->image_id, c->reason, message)) {
         case PULL_DONE:
                 if (image_id_digest(c->image_id, &digest) < 0)
                         digest = NULL;
                 settle(v, res, TRACKER_STATE_PULLED, digest, NULL, NULL);
                 break;
         case PULL_FAILED:
-                settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, c->message);
+                settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, message);
                 break;
         case PULL_NOT_APPLICABLE:
-                settle(v, res, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform", c->message);
+                settle(v, res, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform", message);
                 break;
         case PULL_WAITING:
                 /* Keep the latest reason so a timeout can say what was going on. */
-                if (c->reason && !streq_ptr(res->reason, c->reason))
+                if (reason && (!streq_ptr(res->reason, reason) || cause))
                         (void) tracker_result_set(v->run, node, (size_t) i, TRACKER_STATE_WAITING, NULL,
-                                                  c->reason, c->message);
+                                                  reason, message);
                 break;
         }
 }
@@ -163,7 +168,7 @@ static void observe_pod(struct verify *v, const struct kube_pod *p) {
         for (size_t i = 0; i < p->n_init_containers; i++)
                 observe_init(v, p->node_name, b, &p->init_containers[i]);
         for (size_t i = 0; i < p->n_containers; i++)
-                observe_container(v, p->node_name, b, &p->containers[i]);
+                observe_container(v, p, b, &p->containers[i]);
 }
 
 static int on_pod(struct kube_pod *p, void *userdata) {
@@ -334,6 +339,13 @@ static int verify_loop(struct verify *v, const char *selector) {
                 if (now - last_check >= 60) {
                         check_nodes(v, 20);
                         last_check = now;
+                        continue;
+                }
+                /* A kubelet writing status once per pod sync shows progress in events. */
+                if (left <= 0 && verify_pulls_progressed(v->m, v->run->id, v->last_progress)) {
+                        log_info("no pod status moved for %llds, but puller pods pull (Pulling/Pulled events)",
+                                 (long long) c->pull_timeout);
+                        v->last_progress = now;
                         continue;
                 }
                 if (left <= 0) {
