@@ -121,6 +121,11 @@ static int seeder_to_json(const struct tracker_seeder *s, json_object *o) {
                 TRY(add_str(e, "ref", s->images[i].ref));
                 TRY(add_str(e, "digest", s->images[i].digest));
                 TRY(add_time(e, "pulled_at", s->images[i].pulled_at));
+                /* Written only once it happened: trackers of earlier versions stay as they were. */
+                if (s->images[i].evictions > 0) {
+                        TRY(add(e, "evictions", json_object_new_int64(s->images[i].evictions)));
+                        TRY(add_time(e, "evicted_at", s->images[i].evicted_at));
+                }
         }
         return 0;
 }

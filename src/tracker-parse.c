@@ -322,6 +322,21 @@ static int parse_run(struct pctx *c, json_object *o, struct tracker_run **ret) {
 
 /* --- seeders and history ---------------------------------------------------------- */
 
+/* Optional: "evictions" (count) and "evicted_at" (time or null). */
+static int parse_evictions(struct pctx *c, json_object *e, const char *w, struct tracker_held_image *h) {
+        json_object *v = NULL;
+        uint64_t n = 0;
+
+        TRY(member(c, e, w, "evictions", OPT, &v));
+        if (v)
+                TRY(get_uint(c, e, w, "evictions", UINT32_MAX, &n));
+        h->evictions = (unsigned) n;
+        v = NULL;
+        if (member(c, e, w, "evicted_at", OPT | NULLABLE, &v) > 0 && v)
+                TRY(get_time(c, e, w, "evicted_at", NULLABLE, &h->evicted_at));
+        return 0;
+}
+
 static int parse_held_images(struct pctx *c, json_object *o, const char *prefix,
                              struct tracker_seeder *s) {
         char w[WHERE_MAX], k[WHERE_MAX], p[WHERE_MAX];
@@ -339,6 +354,7 @@ static int parse_held_images(struct pctx *c, json_object *o, const char *prefix,
                 if (tracker_seeder_find_image(s, ref))
                         return bad(c, at(k, w, "ref"), "repeats an earlier image");
                 TRY(tracker_seeder_set_image(s, ref, digest, pulled_at));
+                TRY(parse_evictions(c, e, w, &s->images[s->n_images - 1]));
         }
         return 0;
 }

@@ -113,6 +113,8 @@ struct tracker_held_image {
         char *ref;
         char *digest;      /* NULL when not known */
         int64_t pulled_at; /* 0 unknown */
+        unsigned evictions; /* times a run found it gone from the node and seeded it again */
+        int64_t evicted_at; /* when a run last found it gone, 0 never */
 };
 
 struct tracker_seeder {
