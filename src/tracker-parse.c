@@ -359,6 +359,32 @@ static int parse_held_images(struct pctx *c, json_object *o, const char *prefix,
         return 0;
 }
 
+/* Optional "unseeded": [{ref, state (failed, not-applicable, node-lost), reason, message}]. */
+static int parse_unseeded(struct pctx *c, json_object *o, const char *prefix, struct tracker_seeder *s) {
+        char w[WHERE_MAX], p[WHERE_MAX];
+        json_object *a = NULL, *e;
+
+        TRY(member(c, o, prefix, "unseeded", OPT, &a));
+        if (!a)
+                return 0;
+        TRY(get_array(c, o, prefix, "unseeded", &a));
+        at(p, prefix, "unseeded");
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                _cleanup_(freep) char *ref = NULL, *reason = NULL, *message = NULL;
+                int state;
+                TRY(element(c, a, p, i, w, &e));
+                TRY(get_str(c, e, w, "ref", 0, &ref));
+                TRY(get_enum(c, e, w, "state", state_from, "failed, not-applicable or node-lost", &state));
+                if (state != TRACKER_STATE_FAILED && state != TRACKER_STATE_NOT_APPLICABLE &&
+                    state != TRACKER_STATE_NODE_LOST)
+                        return bad(c, w, "state must be failed, not-applicable or node-lost");
+                TRY(get_str(c, e, w, "reason", NULLABLE, &reason));
+                TRY(get_str(c, e, w, "message", NULLABLE, &message));
+                TRY(tracker_seeder_set_unseeded(s, ref, state, reason, message));
+        }
+        return 0;
+}
+
 static int parse_seeder(struct pctx *c, json_object *e, const char *w, struct tracker *t) {
         _cleanup_(freep) char *node = NULL, *zone = NULL, *arch = NULL;
         char k[WHERE_MAX];
@@ -377,7 +403,8 @@ static int parse_seeder(struct pctx *c, json_object *e, const char *w, struct tr
         r = tracker_seeder_add(t, node, zone, arch, labelled_at, owned, &s);
         if (r < 0)
                 return r;
-        return parse_held_images(c, e, w, s);
+        TRY(parse_held_images(c, e, w, s));
+        return parse_unseeded(c, e, w, s);
 }
 
 static int parse_history_entry(struct pctx *c, json_object *e, const char *w, struct tracker *t) {

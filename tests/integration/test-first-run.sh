@@ -4,7 +4,8 @@
 # run changes nothing; every DaemonSet sent passes the simulator's validation.
 . "$top_srcdir/tests/integration/lib.sh"
 
-sim_start --nodes 50 --zones 3 --time-scale 0.02 --images-per-node 10
+# The kubelets write pod status once per pod sync, as a real kubelet may (issue 14).
+sim_start --nodes 50 --zones 3 --time-scale 0.02 --images-per-node 10 --kubelet-publish sync
 write_ini "$WORK/seeder.ini" "[state]" "metrics_file = metrics/clyde-seed.prom"
 mkdir -p "$WORK/metrics"
 printf '# images for the test\nnginx:1.27\nredis:7.4\n\ngcr.io/distroless/static-debian12:nonroot\nnginx:1.27\n' >"$WORK/images.txt"
