@@ -52,5 +52,7 @@ grep -q "nothing to wait for" "$WORK/out"; ok $? "second run pulls nothing"
 # status prints a table with every seeder.
 "$CLYDE_SEED" --config /dev/null --base-dir "$WORK" status >"$WORK/status" 2>&1
 ok $? "status exits 0"
-is "$(grep -c '^node-' "$WORK/status")" 20 "status lists 20 seeders"
+is "$(grep -cE '^node-[0-9]+ +zone-' "$WORK/status")" 20 "status lists 20 seeders"
+is "$(grep -cE '^node-[0-9]+ +docker.io/library/(nginx:1.27|redis:7.4) +held$' "$WORK/status")" 40 \
+        "status shows nginx and redis held on each of the 20 seeders"
 done_testing
