@@ -34,8 +34,12 @@ sim admin POST "/_sim/nodes/$victim/gc" >"$WORK/gc"
 grep -q 'docker.io/library/nginx:1.27' "$WORK/gc"; ok $? "GC on $victim removed nginx"
 is "$(sim nodes-with-image docker.io/library/nginx:1.27 | grep -cx "$victim")" 0 "$victim no longer lists nginx"
 
+sim admin DELETE /_sim/log >/dev/null
 seed --config "$WORK/seeder.ini"
 is "$RC" 0 "the run after GC exits 0"
+sim requests >"$WORK/reseed"
+echo "# re-seed run (1 of ${#seeders[@]} seeders lost 2 images): $(wc -l <"$WORK/reseed") requests:" \
+        "$(sed 's/?.*//' "$WORK/reseed" | sort | uniq -c | sort -rn | awk '{printf "%s x %s %s; ", $1, $2, $3}')"
 [ "$RC" -eq 0 ] || sed 's/^/# /' "$WORK/out" | tail -n 20
 grep -q "node '$victim': docker.io/library/nginx:1.27 is gone from the node" "$WORK/out"; ok $? "nginx is reported gone from $victim"
 grep -q "2 to pull (2 gone from their seeder)" "$WORK/out"; ok $? "exactly the two gone images are pulled again"
