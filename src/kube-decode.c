@@ -173,6 +173,11 @@ static int node_add_image(struct node_info *n, const char *name) {
 static int node_images(json_object *images, const struct kube_node_filter *f, struct node_info *n) {
         size_t k = images ? json_object_array_length(images) : 0;
 
+        n->n_listed_images = k;
+        for (size_t i = 0; i < k; i++) {
+                json_object *names = get_type(json_object_array_get_idx(images, i), "names", json_type_array);
+                n->max_listed_names = MAX(n->max_listed_names, names ? json_object_array_length(names) : 0);
+        }
         if (!f || !f->want_image)
                 return 0;
         for (size_t i = 0; i < k; i++) {

@@ -165,6 +165,19 @@ static void write_requests(FILE *f, const struct http_counter *c, size_t n) {
         }
 }
 
+/* Kept on each seeder's held image in the tracker, so it counts across runs (a seeder
+ * dropped takes its count along: Prometheus sees a counter reset). */
+static void write_evictions(FILE *f, const struct tracker *t) {
+        uint64_t n = 0;
+
+        for (size_t i = 0; i < t->n_seeders; i++)
+                for (size_t j = 0; j < t->seeders[i].n_images; j++)
+                        n += t->seeders[i].images[j].evictions;
+        header(f, "clyde_seed_images_evicted_total", "counter",
+               "Seeded images that a run found gone from their seeder (image garbage collection) and seeded again.");
+        fprintf(f, "clyde_seed_images_evicted_total %" PRIu64 "\n", n);
+}
+
 static long target_of(const struct metrics_input *in) {
         if (in->target >= 0)
                 return in->target;
@@ -188,6 +201,7 @@ static int format_to(FILE *f, const struct metrics_input *in) {
         if (r < 0)
                 return r;
         write_last_run(f, last_run(t));
+        write_evictions(f, t);
         write_requests(f, in->counters, in->n_counters);
         return 0;
 }

@@ -30,3 +30,13 @@ void node_info_array_free(struct node_info *a, size_t n) {
                 node_info_done(&a[i]);
         free(a);
 }
+
+bool node_listing_complete(size_t n_listed_images, size_t max_listed_names) {
+        return n_listed_images < NODE_STATUS_MAX_IMAGES && max_listed_names < NODE_STATUS_MAX_NAMES;
+}
+
+enum node_image_presence node_image_presence(bool listed, bool listing_complete) {
+        if (listed)
+                return NODE_IMAGE_HELD;
+        return listing_complete ? NODE_IMAGE_GONE : NODE_IMAGE_UNKNOWN;
+}

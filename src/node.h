@@ -44,7 +44,27 @@ struct node_info {
          * listed by the kubelet (e.g. "docker.io/library/nginx:1.27" or "repo@sha256:..."). */
         char **images;
         size_t n_images;
+        /* The listing itself: how many status.images entries, and the most names one has
+         * (the kubelet lists at most 50 images and 5 names per image). */
+        size_t n_listed_images;
+        size_t max_listed_names;
 };
+
+/* The kubelet's caps on node.status.images (--node-status-max-images default, and
+ * maxNamesPerImageInNodeStatus). */
+#define NODE_STATUS_MAX_IMAGES 50
+#define NODE_STATUS_MAX_NAMES 5
+
+/* Whether an image absent from a node's listing is absent from the node: the listing is
+ * below both caps (fewer than 50 images, every one with fewer than 5 names), so nothing
+ * was cut from it. Pure. */
+bool node_listing_complete(size_t n_listed_images, size_t max_listed_names);
+
+/* What a node's listing says of an image clyde-seed seeded there: a listed image is held;
+ * one absent from a complete listing is gone (image garbage collection removed it); one
+ * absent from a listing that may have been cut is unknown (a pull must tell). Pure. */
+enum node_image_presence { NODE_IMAGE_HELD, NODE_IMAGE_GONE, NODE_IMAGE_UNKNOWN };
+enum node_image_presence node_image_presence(bool listed, bool listing_complete);
 
 /* Frees what the struct points to (not the struct itself); safe on a zeroed struct. */
 void node_info_done(struct node_info *n);

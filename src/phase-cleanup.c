@@ -181,6 +181,10 @@ static int finish(struct machine *m, unsigned failures) {
         int r = tracker_history_add(m->tracker, &h);
         if (r < 0)
                 return r;
+        /* Per seeder x image, what could not be seeded and why, for status. */
+        r = tracker_run_note_outcomes(m->tracker);
+        if (r < 0)
+                return r;
         log_fields(failures ? LOG_WARNING : LOG_NOTICE, &f,
                    "run %s finished: %zu seeders (target %u), %zu images, %u failures, %u not applicable, "
                    "%u nodes lost, %lld s",

@@ -80,11 +80,40 @@ static bool pulls(const struct machine *m, const struct tracker_run *run, const 
                 e->action == TRACKER_ACTION_ADD);
 }
 
+/* Whether a seeder still holds an image the tracker says it holds, from its node's
+ * listing (never trusted to be whole: 50 images, 5 names each at most). A gone image is
+ * counted on the tracker's record and seeded again; an unknown one is pulled again too,
+ * which costs nothing on the node when it is there (see docs/eviction.md). */
+static bool still_held(struct machine *m, struct tracker_seeder *ts, const struct machine_seeder *ms,
+                       const struct image_entry *img, size_t *evicted) {
+        struct tracker_held_image *h = tracker_seeder_find_image(ts, img->ref.normalized);
+
+        if (!ms || !h) /* the node was not read: nothing to say against the record */
+                return true;
+        switch (node_image_presence(node_reports(ms, img), ms->listing_complete)) {
+        case NODE_IMAGE_HELD:
+                return true;
+        case NODE_IMAGE_GONE:
+                if (!m->dry_run) {
+                        h->evictions++;
+                        h->evicted_at = now_seconds();
+                }
+                (*evicted)++;
+                log_notice("node '%s': %s is gone from the node (image garbage collection?), seeding it again",
+                           ts->node, img->ref.normalized);
+                return false;
+        default:
+                log_info("node '%s': lists too many images to tell whether it holds %s: pulling it again",
+                         ts->node, img->ref.normalized);
+                return false;
+        }
+}
+
 /* Fills run.images and one result per seeder x image: skipped (held) or waiting. */
 static int decide(struct machine *m) {
         struct tracker *t = m->tracker;
         struct tracker_run *run = t->run;
-        size_t waiting = 0, skipped = 0;
+        size_t waiting = 0, skipped = 0, evicted = 0;
         int r;
 
         for (size_t i = 0; i < m->images->n; i++) {
@@ -106,6 +135,8 @@ static int decide(struct machine *m) {
                 for (size_t i = 0; i < m->images->n; i++) {
                         const struct image_entry *img = &m->images->entries[i];
                         const struct tracker_held_image *h = held_fresh(m, ts, img);
+                        if (h && !still_held(m, &t->seeders[s], ms, img, &evicted))
+                                h = NULL;
                         bool held = h || (img->ref.digest && node_reports(ms, img));
                         r = tracker_result_set(run, ts->node, i,
                                                held ? TRACKER_STATE_SKIPPED : TRACKER_STATE_WAITING,
@@ -115,8 +146,8 @@ static int decide(struct machine *m) {
                         held ? skipped++ : waiting++;
                 }
         }
-        log_info("%zu images on %zu seeders: %zu to pull, %zu already held", m->images->n,
-                 t->n_seeders, waiting, skipped);
+        log_info("%zu images on %zu seeders: %zu to pull (%zu gone from their seeder), %zu already held",
+                 m->images->n, t->n_seeders, waiting, evicted, skipped);
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "pullstate.h"
 #include "stage-run.h"
 #include "util.h"
+#include "verify-events.h"
 
 struct verify {
         struct machine *m;
@@ -27,6 +28,7 @@ struct verify {
         int64_t last_progress;
         bool dirty;
         char *suspect; /* node whose puller pod disappeared: look at it now */
+        struct verify_causes causes; /* back-offs without a cause, to read in events */
         char *resource_version;
 };
 
@@ -37,6 +39,7 @@ static void verify_done(struct verify *v) {
         free(v->first);
         free(v->suspect);
         free(v->resource_version);
+        verify_causes_done(&v->causes);
 }
 
 /* Container names of every batch, as manifest_build() gave them. */
@@ -103,8 +106,12 @@ static void settle(struct verify *v, struct tracker_result *res, enum tracker_st
         v->last_progress = now_seconds();
 }
 
-static void observe_container(struct verify *v, const char *node, size_t b,
+static void classify_pull(struct verify *v, struct tracker_result *res, const char *image_id, const char *c_reason,
+                          const char *message, char **digest);
+
+static void observe_container(struct verify *v, const struct kube_pod *p, size_t b,
                               const struct kube_container *c) {
+        const char *node = p->node_name;
         ssize_t i = image_of(v, b, c->name);
         struct tracker_result *res;
         _cleanup_(freep) char *digest = NULL;
@@ -114,23 +121,35 @@ static void observe_container(struct verify *v, const char *node, size_t b,
         res = tracker_result_find(v->run, node, (size_t) i);
         if (!res || res->state != TRACKER_STATE_WAITING)
                 return;
-        switch (pull_classify(c->image_id, c->reason, c->message)) {
+        /* A 1.26-1.31 kubelet's back-off has its cause only in the pod's events: read
+         * them once this watch or list has returned (resolve_causes()). */
+        if (verify_cause_wanted(c, res) && verify_causes_add(&v->causes, p->uid, node, (size_t) i, c) >= 0)
+                return;
+        classify_pull(v, res, c->image_id, c->reason, c->message, &digest);
+}
+
+/* Turns one container's pull state into its result. */
+static void classify_pull(struct verify *v, struct tracker_result *res, const char *image_id, const char *c_reason,
+                          const char *message, char **digest) {
+        const char *reason = pull_error_is_rate_limited(message) ? "RateLimited" : c_reason;
+
+        switch (pull_classify(image_id, c_reason, message)) {
         case PULL_DONE:
-                if (image_id_digest(c->image_id, &digest) < 0)
-                        digest = NULL;
-                settle(v, res, TRACKER_STATE_PULLED, digest, NULL, NULL);
+                if (image_id_digest(image_id, digest) < 0)
+                        *digest = NULL;
+                settle(v, res, TRACKER_STATE_PULLED, *digest, NULL, NULL);
                 break;
         case PULL_FAILED:
-                settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, c->message);
+                settle(v, res, TRACKER_STATE_FAILED, NULL, c_reason, message);
                 break;
         case PULL_NOT_APPLICABLE:
-                settle(v, res, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform", c->message);
+                settle(v, res, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform", message);
                 break;
         case PULL_WAITING:
                 /* Keep the latest reason so a timeout can say what was going on. */
-                if (c->reason && !streq_ptr(res->reason, c->reason))
-                        (void) tracker_result_set(v->run, node, (size_t) i, TRACKER_STATE_WAITING, NULL,
-                                                  c->reason, c->message);
+                if (reason && (!streq_ptr(res->reason, reason) || !streq_ptr(res->message, message)))
+                        (void) tracker_result_set(v->run, res->node, res->image, TRACKER_STATE_WAITING, NULL,
+                                                  reason, message);
                 break;
         }
 }
@@ -163,7 +182,7 @@ static void observe_pod(struct verify *v, const struct kube_pod *p) {
         for (size_t i = 0; i < p->n_init_containers; i++)
                 observe_init(v, p->node_name, b, &p->init_containers[i]);
         for (size_t i = 0; i < p->n_containers; i++)
-                observe_container(v, p->node_name, b, &p->containers[i]);
+                observe_container(v, p, b, &p->containers[i]);
 }
 
 static int on_pod(struct kube_pod *p, void *userdata) {
@@ -194,7 +213,22 @@ static int on_event(const struct kube_event *e, void *userdata) {
                 v->suspect = strdup(e->pod->node_name);
                 return -ECANCELED;
         }
-        return v->waiting == 0 || stage_run_due(v->m) ? -ECANCELED : 0;
+        return v->waiting == 0 || stage_run_due(v->m) || v->causes.n > 0 ? -ECANCELED : 0;
+}
+
+/* Reads the causes the statuses lacked from the pods' events, and classifies by them. */
+static void resolve_causes(struct verify *v) {
+        for (size_t i = 0; i < v->causes.n; i++) {
+                const struct verify_cause *q = &v->causes.items[i];
+                struct tracker_result *res = tracker_result_find(v->run, q->node, q->image);
+                _cleanup_(freep) char *msg = NULL, *digest = NULL;
+
+                if (!res || res->state != TRACKER_STATE_WAITING ||
+                    verify_pull_cause(v->m, q->pod_uid, q->container, &msg) < 0)
+                        continue;
+                classify_pull(v, res, NULL, q->reason, msg, &digest);
+        }
+        verify_causes_done(&v->causes);
 }
 
 static const char *const pod_label_keys[] = { CLYDE_BATCH_LABEL };
@@ -326,6 +360,10 @@ static int verify_loop(struct verify *v, const char *selector) {
                                 return r;
                         continue;
                 }
+                if (v->causes.n > 0) {
+                        resolve_causes(v);
+                        continue;
+                }
                 if (v->suspect) {
                         check_node(v, v->suspect);
                         free(TAKE_PTR(v->suspect));
@@ -334,6 +372,13 @@ static int verify_loop(struct verify *v, const char *selector) {
                 if (now - last_check >= 60) {
                         check_nodes(v, 20);
                         last_check = now;
+                        continue;
+                }
+                /* A kubelet writing status once per pod sync shows progress in events. */
+                if (left <= 0 && verify_pulls_progressed(v->m, v->run->id, v->last_progress)) {
+                        log_info("no pod status moved for %llds, but puller pods pull (Pulling/Pulled events)",
+                                 (long long) c->pull_timeout);
+                        v->last_progress = now;
                         continue;
                 }
                 if (left <= 0) {

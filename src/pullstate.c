@@ -47,6 +47,51 @@ bool pull_error_is_platform(const char *message) {
         return false;
 }
 
+bool pull_error_is_rate_limited(const char *message) {
+        static const char *const phrases[] = { "429 too many requests", "toomanyrequests", "pull rate limit" };
+
+        if (isempty(message))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(phrases); i++)
+                if (contains_nocase(message, phrases[i]))
+                        return true;
+        return false;
+}
+
+bool pull_status_lacks_cause(const char *reason, const char *message) {
+        static const char prefix[] = "Back-off pulling image \"";
+        const char *q;
+
+        if (!streq_ptr(reason, "ErrImagePull") && !streq_ptr(reason, "ImagePullBackOff"))
+                return false;
+        if (isempty(message))
+                return true;
+        if (strncmp(message, prefix, sizeof(prefix) - 1) != 0)
+                return false;
+        /* An image reference has no quote: the message ends at its closing quote. */
+        q = strchr(message + sizeof(prefix) - 1, '"');
+        return q && q[1] == '\0';
+}
+
+bool pull_event_is_cause(const char *reason, const char *message) {
+        static const char prefix[] = "Failed to pull image \"";
+
+        return streq_ptr(reason, "Failed") && message && strncmp(message, prefix, sizeof(prefix) - 1) == 0;
+}
+
+bool pull_event_for_container(const char *field_path, const char *container) {
+        size_t n, c;
+
+        if (!field_path || isempty(container))
+                return false;
+        n = strlen(field_path);
+        c = strlen(container);
+        if (!startswith(field_path, "spec.containers{") && !startswith(field_path, "spec.initContainers{"))
+                return false;
+        return n > c + 2 && field_path[n - 1] == '}' && field_path[n - c - 2] == '{' &&
+               strncmp(field_path + n - c - 1, container, c) == 0;
+}
+
 enum pull_verdict pull_classify(const char *image_id, const char *reason, const char *message) {
         static const char *const fatal[] = { "InvalidImageName", "ErrImageNeverPull",
                                              "SignatureValidationFailed" };

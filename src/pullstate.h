@@ -28,3 +28,22 @@ bool pull_error_is_permanent(const char *message);
 
 /* True when a pull error message says the image has no variant for the platform. */
 bool pull_error_is_platform(const char *message);
+
+/* True when a pull error message says the registry refused for too many requests (429,
+ * Docker Hub's "toomanyrequests"): it passes, so the pull keeps waiting, but the reason
+ * is worth reporting. */
+bool pull_error_is_rate_limited(const char *message);
+
+/* True when a waiting ErrImagePull / ImagePullBackOff status says nothing of its cause:
+ * a 1.26-1.31 kubelet's `Back-off pulling image "x"` (1.32 appends ": ErrImagePull: cause")
+ * or an empty message. The cause is then only in the pod's last `Failed` event. */
+bool pull_status_lacks_cause(const char *reason, const char *message);
+
+/* True when an Event (reason, message) is a kubelet's record of a failed pull with its
+ * cause: reason "Failed", message `Failed to pull image "x": <cause>` (not the
+ * "Error: ErrImagePull" that follows it). */
+bool pull_event_is_cause(const char *reason, const char *message);
+
+/* True when an Event's involvedObject.fieldPath names the container (init or regular):
+ * "spec.containers{name}" or "spec.initContainers{name}". */
+bool pull_event_for_container(const char *field_path, const char *container);

@@ -199,6 +199,7 @@ int machine_seeder_take(struct machine *m, struct node_info *n) {
                 .node = TAKE_PTR(n->name),
                 .images = TAKE_PTR(n->images),
                 .n_images = n->n_images,
+                .listing_complete = node_listing_complete(n->n_listed_images, n->max_listed_names),
         };
         n->n_images = 0;
         return 0;

@@ -31,6 +31,7 @@ struct machine_seeder {
         char *node;
         char **images; /* names from node.status.images that match wanted images */
         size_t n_images;
+        bool listing_complete; /* node_listing_complete(): an image not listed is gone */
 };
 
 struct stage_run;

@@ -84,6 +84,43 @@ static void show_run_results(const struct tracker_run *run) {
         }
 }
 
+/* One line per seeder x image: held, evicted and re-seeded, or what the last run that
+ * tried could not do there (failed with its reason, not applicable, node lost). */
+static void show_seeder_image(const struct tracker_seeder *s, const struct tracker_held_image *h) {
+        char at[32];
+
+        if (h->evictions == 0) {
+                printf("%-32s %-56s held\n", s->node, h->ref);
+                return;
+        }
+        fmt_time(h->evicted_at, at, sizeof(at));
+        printf("%-32s %-56s evicted and re-seeded (%u time%s, last found gone %s)\n", s->node, h->ref, h->evictions,
+               h->evictions == 1 ? "" : "s", at);
+}
+
+static void show_seeder_images(const struct tracker *t) {
+        bool any = false;
+
+        for (size_t i = 0; i < t->n_seeders && !any; i++)
+                any = t->seeders[i].n_images > 0 || t->seeders[i].n_unseeded > 0;
+        if (!any)
+                return;
+        printf("\n%-32s %-56s %s\n", "SEEDER", "IMAGE", "STATE");
+        for (size_t i = 0; i < t->n_seeders; i++) {
+                const struct tracker_seeder *s = &t->seeders[i];
+                for (size_t j = 0; j < s->n_images; j++)
+                        show_seeder_image(s, &s->images[j]);
+                for (size_t j = 0; j < s->n_unseeded; j++) {
+                        const struct tracker_unseeded *u = &s->unseeded[j];
+                        const char *what = u->state == TRACKER_STATE_NOT_APPLICABLE ? "not applicable"
+                                           : u->state == TRACKER_STATE_NODE_LOST   ? "node lost"
+                                                                                    : "failed";
+                        printf("%-32s %-56s %s: %s%s%s\n", s->node, u->ref, what, strempty(u->reason),
+                               u->message ? ": " : "", strempty(u->message));
+                }
+        }
+}
+
 static void show_history(const struct tracker *t) {
         printf("\n%-22s %-21s %-8s %-8s %-8s %-7s %-8s %s\n", "RUN", "STARTED", "SECONDS", "RESULT", "SEEDERS",
                "IMAGES", "FAILURES", "N/A(PLATFORM)");
@@ -128,6 +165,7 @@ int status_show(const struct config *c, bool json) {
         show_run_results(t->run);
         show_seeders(t);
         show_images(t);
+        show_seeder_images(t);
         show_history(t);
         return EXIT_DONE;
 }

@@ -121,6 +121,25 @@ static int seeder_to_json(const struct tracker_seeder *s, json_object *o) {
                 TRY(add_str(e, "ref", s->images[i].ref));
                 TRY(add_str(e, "digest", s->images[i].digest));
                 TRY(add_time(e, "pulled_at", s->images[i].pulled_at));
+                /* Written only once it happened: trackers of earlier versions stay as they were. */
+                if (s->images[i].evictions > 0) {
+                        TRY(add(e, "evictions", json_object_new_int64(s->images[i].evictions)));
+                        TRY(add_time(e, "evicted_at", s->images[i].evicted_at));
+                }
+        }
+        if (s->n_unseeded == 0) /* written only when there is something to say */
+                return 0;
+        TRY(add_array(o, "unseeded", s->n_unseeded, &a));
+        for (size_t i = 0; i < s->n_unseeded; i++) {
+                const struct tracker_unseeded *u = &s->unseeded[i];
+                const char *state = tracker_state_to_string(u->state);
+                if (!state)
+                        return -EINVAL;
+                TRY(append_object(a, &e));
+                TRY(add_str(e, "ref", u->ref));
+                TRY(add_str(e, "state", state));
+                TRY(add_str(e, "reason", u->reason));
+                TRY(add_str(e, "message", u->message));
         }
         return 0;
 }

@@ -322,6 +322,21 @@ static int parse_run(struct pctx *c, json_object *o, struct tracker_run **ret) {
 
 /* --- seeders and history ---------------------------------------------------------- */
 
+/* Optional: "evictions" (count) and "evicted_at" (time or null). */
+static int parse_evictions(struct pctx *c, json_object *e, const char *w, struct tracker_held_image *h) {
+        json_object *v = NULL;
+        uint64_t n = 0;
+
+        TRY(member(c, e, w, "evictions", OPT, &v));
+        if (v)
+                TRY(get_uint(c, e, w, "evictions", UINT32_MAX, &n));
+        h->evictions = (unsigned) n;
+        v = NULL;
+        if (member(c, e, w, "evicted_at", OPT | NULLABLE, &v) > 0 && v)
+                TRY(get_time(c, e, w, "evicted_at", NULLABLE, &h->evicted_at));
+        return 0;
+}
+
 static int parse_held_images(struct pctx *c, json_object *o, const char *prefix,
                              struct tracker_seeder *s) {
         char w[WHERE_MAX], k[WHERE_MAX], p[WHERE_MAX];
@@ -339,6 +354,33 @@ static int parse_held_images(struct pctx *c, json_object *o, const char *prefix,
                 if (tracker_seeder_find_image(s, ref))
                         return bad(c, at(k, w, "ref"), "repeats an earlier image");
                 TRY(tracker_seeder_set_image(s, ref, digest, pulled_at));
+                TRY(parse_evictions(c, e, w, &s->images[s->n_images - 1]));
+        }
+        return 0;
+}
+
+/* Optional "unseeded": [{ref, state (failed, not-applicable, node-lost), reason, message}]. */
+static int parse_unseeded(struct pctx *c, json_object *o, const char *prefix, struct tracker_seeder *s) {
+        char w[WHERE_MAX], p[WHERE_MAX];
+        json_object *a = NULL, *e;
+
+        TRY(member(c, o, prefix, "unseeded", OPT, &a));
+        if (!a)
+                return 0;
+        TRY(get_array(c, o, prefix, "unseeded", &a));
+        at(p, prefix, "unseeded");
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                _cleanup_(freep) char *ref = NULL, *reason = NULL, *message = NULL;
+                int state;
+                TRY(element(c, a, p, i, w, &e));
+                TRY(get_str(c, e, w, "ref", 0, &ref));
+                TRY(get_enum(c, e, w, "state", state_from, "failed, not-applicable or node-lost", &state));
+                if (state != TRACKER_STATE_FAILED && state != TRACKER_STATE_NOT_APPLICABLE &&
+                    state != TRACKER_STATE_NODE_LOST)
+                        return bad(c, w, "state must be failed, not-applicable or node-lost");
+                TRY(get_str(c, e, w, "reason", NULLABLE, &reason));
+                TRY(get_str(c, e, w, "message", NULLABLE, &message));
+                TRY(tracker_seeder_set_unseeded(s, ref, state, reason, message));
         }
         return 0;
 }
@@ -361,7 +403,8 @@ static int parse_seeder(struct pctx *c, json_object *e, const char *w, struct tr
         r = tracker_seeder_add(t, node, zone, arch, labelled_at, owned, &s);
         if (r < 0)
                 return r;
-        return parse_held_images(c, e, w, s);
+        TRY(parse_held_images(c, e, w, s));
+        return parse_unseeded(c, e, w, s);
 }
 
 static int parse_history_entry(struct pctx *c, json_object *e, const char *w, struct tracker *t) {

@@ -188,6 +188,12 @@ static void seeder_done(struct tracker_seeder *s) {
                 free(s->images[i].digest);
         }
         free(s->images);
+        for (size_t i = 0; i < s->n_unseeded; i++) {
+                free(s->unseeded[i].ref);
+                free(s->unseeded[i].reason);
+                free(s->unseeded[i].message);
+        }
+        free(s->unseeded);
 }
 
 struct tracker *tracker_free(struct tracker *t) {
@@ -379,4 +385,60 @@ struct tracker_lock *tracker_unlock(struct tracker_lock *l) {
         lock_file_release(l->fd);
         free(l);
         return NULL;
+}
+
+static bool unseeded_state(enum tracker_state st) {
+        return st == TRACKER_STATE_FAILED || st == TRACKER_STATE_NOT_APPLICABLE || st == TRACKER_STATE_NODE_LOST;
+}
+
+int tracker_seeder_set_unseeded(struct tracker_seeder *s, const char *ref, enum tracker_state state,
+                                const char *reason, const char *message) {
+        struct tracker_unseeded *u = NULL;
+        size_t i;
+
+        if (isempty(ref))
+                return -EINVAL;
+        for (i = 0; i < s->n_unseeded && !u; i++)
+                if (streq(s->unseeded[i].ref, ref))
+                        u = &s->unseeded[i];
+        if (!unseeded_state(state)) {
+                if (!u)
+                        return 0;
+                free(u->ref);
+                free(u->reason);
+                free(u->message);
+                memmove(u, u + 1, (size_t) (s->unseeded + s->n_unseeded - u - 1) * sizeof(*u));
+                s->n_unseeded--;
+                return 0;
+        }
+        if (!u) {
+                if (!TRACKER_GROW(s->unseeded, s->alloc_unseeded, s->n_unseeded + 1))
+                        return -ENOMEM;
+                u = &s->unseeded[s->n_unseeded];
+                *u = (struct tracker_unseeded) { .ref = strdup(ref) };
+                if (!u->ref)
+                        return -ENOMEM;
+                s->n_unseeded++;
+        }
+        u->state = state;
+        if (free_and_strdup(&u->reason, reason) < 0 || free_and_strdup(&u->message, message) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int tracker_run_note_outcomes(struct tracker *t) {
+        const struct tracker_run *run = t->run;
+
+        for (size_t i = 0; run && i < run->n_results; i++) {
+                const struct tracker_result *res = &run->results[i];
+                struct tracker_seeder *s = tracker_seeder_find(t, res->node);
+
+                if (!s || res->state == TRACKER_STATE_WAITING || res->image >= run->n_images)
+                        continue;
+                int r = tracker_seeder_set_unseeded(s, run->images[res->image].ref, res->state, res->reason,
+                                                    res->message);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -113,6 +113,17 @@ struct tracker_held_image {
         char *ref;
         char *digest;      /* NULL when not known */
         int64_t pulled_at; /* 0 unknown */
+        unsigned evictions; /* times a run found it gone from the node and seeded it again */
+        int64_t evicted_at; /* when a run last found it gone, 0 never */
+};
+
+/* An image the last run that tried could not seed on a seeder: failed (with its reason),
+ * not applicable (no variant for the platform) or node lost. */
+struct tracker_unseeded {
+        char *ref;
+        enum tracker_state state;
+        char *reason;  /* NULL when none */
+        char *message; /* NULL when none */
 };
 
 struct tracker_seeder {
@@ -123,6 +134,8 @@ struct tracker_seeder {
         bool owned; /* we set the label (our annotation is on the node) */
         struct tracker_held_image *images;
         size_t n_images, alloc_images;
+        struct tracker_unseeded *unseeded;
+        size_t n_unseeded, alloc_unseeded;
 };
 
 struct tracker_history {
@@ -245,6 +258,13 @@ int tracker_seeder_remove(struct tracker *t, const char *node);
  * Returns 0, -EINVAL, -ENOMEM. */
 int tracker_seeder_set_image(struct tracker_seeder *s, const char *ref, const char *digest,
                              int64_t pulled_at);
+/* Records that ref could not be seeded on s (state failed, not-applicable or node-lost),
+ * or with any other state forgets such a record. Returns 0, -EINVAL, -ENOMEM. */
+int tracker_seeder_set_unseeded(struct tracker_seeder *s, const char *ref, enum tracker_state state,
+                                const char *reason, const char *message);
+/* Notes every settled result of the run in progress on its seeder: the unseeded ones with
+ * their reason, the pulled or skipped ones forgotten. Returns 0 or -ENOMEM. */
+int tracker_run_note_outcomes(struct tracker *t);
 /* Returns the held image (borrowed) or NULL. */
 struct tracker_held_image *tracker_seeder_find_image(const struct tracker_seeder *s, const char *ref);
 /* Forgets ref on this seeder. Returns 0 or -ENOENT. */

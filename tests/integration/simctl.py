@@ -11,6 +11,8 @@ usage: simctl.py STATE_DIR COMMAND [ARGS]
   writes                   number of POST/PUT/PATCH/DELETE requests counted by the sim
   count CODE               number of responses with that status code
   nodes-with-image IMAGE   nodes whose status.images lists IMAGE (a name)
+  requests                 the request log since it was last cleared: "VERB resource?query"
+                           per request (settled first, watches included)
 """
 import json
 import os
@@ -82,6 +84,14 @@ def main():
                 if args[0] in img['names']:
                     print(n['metadata']['name'])
                     break
+    elif cmd == 'requests':
+        call(d, 'GET', '/_sim/settle', auth=False)
+        url = open(os.path.join(d, 'url')).read().strip() + '/_sim/log'
+        with urllib.request.urlopen(url, context=ctx(d), timeout=30) as r:
+            for line in r.read().decode().splitlines():
+                rec = json.loads(line)
+                print('%s %s%s' % (rec['verb'], rec['resource'] or rec['path'],
+                                   '?' + urllib.parse.unquote(rec['query']) if rec['query'] else ''))
     else:
         sys.exit('simctl: unknown command ' + cmd)
 

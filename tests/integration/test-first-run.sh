@@ -4,7 +4,8 @@
 # run changes nothing; every DaemonSet sent passes the simulator's validation.
 . "$top_srcdir/tests/integration/lib.sh"
 
-sim_start --nodes 50 --zones 3 --time-scale 0.02 --images-per-node 10
+# The kubelets write pod status once per pod sync, as a real kubelet may (issue 14).
+sim_start --nodes 50 --zones 3 --time-scale 0.02 --images-per-node 10 --kubelet-publish sync
 write_ini "$WORK/seeder.ini" "[state]" "metrics_file = metrics/clyde-seed.prom"
 mkdir -p "$WORK/metrics"
 printf '# images for the test\nnginx:1.27\nredis:7.4\n\ngcr.io/distroless/static-debian12:nonroot\nnginx:1.27\n' >"$WORK/images.txt"
@@ -51,5 +52,7 @@ grep -q "nothing to wait for" "$WORK/out"; ok $? "second run pulls nothing"
 # status prints a table with every seeder.
 "$CLYDE_SEED" --config /dev/null --base-dir "$WORK" status >"$WORK/status" 2>&1
 ok $? "status exits 0"
-is "$(grep -c '^node-' "$WORK/status")" 20 "status lists 20 seeders"
+is "$(grep -cE '^node-[0-9]+ +zone-' "$WORK/status")" 20 "status lists 20 seeders"
+is "$(grep -cE '^node-[0-9]+ +docker.io/library/(nginx:1.27|redis:7.4) +held$' "$WORK/status")" 40 \
+        "status shows nginx and redis held on each of the 20 seeders"
 done_testing

@@ -32,6 +32,8 @@ def handle(c, method, path, query, body):
             return reset(c, query, doc)
         if key == 'nodes':
             return node_ops(c, method, parts[1:], doc)
+        if key == 'kubelet':
+            return kubelet_style(c, method, doc)
         if key == 'faults':
             return rules(c.faults, method, doc, c.faults.add)
         if key == 'images':
@@ -129,6 +131,11 @@ def node_ops(c, method, parts, doc):
     if len(parts) != 2 or method != 'POST':
         return _err(404, 'unknown node operation')
     op = parts[1]
+    if op == 'gc':
+        gone = c.kubelet.gc(name, (doc or {}).get('keep') or ())
+        if gone is None:
+            return _err(404, 'node %s not found' % name)
+        return 200, {'name': name, 'removed': gone}, JSON
     now = rfc3339()
     if op in READY:
         fn = lambda n: nodemod.set_ready(n, READY[op], now)  # noqa: E731
@@ -144,6 +151,32 @@ def node_ops(c, method, parts, doc):
     if entry is None:
         return _err(404, 'node %s not found' % name)
     return 200, {'name': name, 'resourceVersion': entry.meta['resourceVersion']}, JSON
+
+
+STYLE_KEYS = {'cause_in_status': (True, False), 'publish': ('change', 'sync')}
+
+
+def kubelet_style(c, method, doc):
+    """GET: the kubelet styles; POST {"node": optional, "cause_in_status": bool,
+    "publish": "change"|"sync"}: sets them for one node or for all."""
+    k = c.kubelet
+    if method == 'POST':
+        doc = dict(doc or {})
+        node = doc.pop('node', None)
+        for key, value in doc.items():
+            if key not in STYLE_KEYS or value not in STYLE_KEYS[key]:
+                return _err(400, 'kubelet style %s=%r: keys and values are %r' % (key, value, STYLE_KEYS))
+        with k.lock:
+            if node:
+                k.styles.setdefault(node, {}).update(doc)
+            else:
+                for key, value in doc.items():
+                    setattr(k, key, value)
+    elif method != 'GET':
+        return _err(405, 'GET or POST /_sim/kubelet')
+    with k.lock:
+        return 200, {'cause_in_status': k.cause_in_status, 'publish': k.publish,
+                     'nodes': dict(k.styles)}, JSON
 
 
 def _set_labels(node, labels):

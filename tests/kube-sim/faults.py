@@ -19,7 +19,7 @@ import threading
 import images
 
 ACTIONS = ('status', 'latency', 'close', 'reset', 'watch-cut', 'expire-continue')
-BEHAVIOURS = ('ok', 'not-found', 'unauthorized', 'slow', 'registry-unavailable')
+BEHAVIOURS = ('ok', 'not-found', 'unauthorized', 'slow', 'registry-unavailable', 'rate-limited')
 
 
 class RuleError(ValueError):

@@ -134,6 +134,18 @@ def pull_kind(rule, node):
     return kind
 
 
+def rate_limited_message(ref):
+    """containerd when the registry answers 429 (Docker Hub's pull rate limit)."""
+    n = ref.normalized
+    host = ref.repo.split('/')[0]
+    host = 'registry-1.docker.io' if host == 'docker.io' else host
+    path = ref.repo.split('/', 1)[1] if '/' in ref.repo else ref.repo
+    return ('rpc error: code = Unknown desc = failed to pull and unpack image "%s": failed to '
+            'copy: httpReadSeeker: failed open: unexpected status code https://%s/v2/%s/'
+            'manifests/%s: 429 Too Many Requests - Server message: toomanyrequests: You have '
+            'reached your pull rate limit.' % (n, host, path, ref.tag or ref.digest or 'latest'))
+
+
 def platform_message(ref):
     """containerd 1.6 when the image index has no manifest for the node's platform."""
     n = ref.normalized

@@ -50,6 +50,10 @@ def parse_args(argv):
     p.add_argument('--sa-token', action='append', default=[], metavar='[NS:]NAME=TOKEN',
                    help='bearer token of a service account (default: generated)')
     p.add_argument('--seed', type=int, default=None)
+    p.add_argument('--kubelet-cause-in-events', action='store_true',
+                   help='a 1.31 kubelet: back-off status without its cause, the cause in events')
+    p.add_argument('--kubelet-publish', choices=('change', 'sync'), default='change',
+                   help='sync: pod status written once per pod sync, as a real kubelet')
     opts = p.parse_args(argv)
     if opts.zones < 1 or opts.nodes < 0 or opts.time_scale < 0:
         p.error('--zones must be >= 1, --nodes and --time-scale >= 0')
@@ -102,6 +106,8 @@ def main(argv=None):
     # large clusters allocate millions of long-lived, acyclic objects: collect rarely
     gc.set_threshold(50000, 20, 100)
     cluster = Cluster(opts)
+    cluster.kubelet.cause_in_status = not opts.kubelet_cause_in_events
+    cluster.kubelet.publish = opts.kubelet_publish
     server = Server((opts.host, opts.port), cluster, ssl_context(d), auth, opts.bookmark_interval)
     url = 'https://%s:%d' % (opts.host, server.server_address[1])
     certs.write_kubeconfigs(d, url, token)

@@ -5,6 +5,15 @@ first, in order, each completing before the next; regular containers follow.  A 
 takes size / bandwidth seconds scaled by --time-scale; failures follow the image rules
 (faults.ImageRules) with the kubelet's back-off (10 s doubling to 300 s, scaled).
 A node that is not Ready makes no progress at all.
+
+Two switches make it behave like a real kubelet where the default is kinder to a watcher
+(set globally on the Kubelet, or per node in `styles`; see README.md, "Kubelet styles"):
+- cause_in_status=False (a 1.26-1.31 kubelet seen by a watcher that misses the short
+  ErrImagePull): a failed pull goes straight to ImagePullBackOff with the message
+  `Back-off pulling image "x"`; the cause is only in the pod's `Failed` event.
+- publish='sync' (a real kubelet's pod sync): a pod's images are pulled one after
+  another in one sync and its status is written only when the sync ends (no pull running
+  and none of its containers waiting to start), with Pulling/Pulled events per image.
 """
 
 import threading
@@ -76,6 +85,41 @@ class Kubelet:
         self.lock = threading.RLock()
         self.wake = {}          # node -> monotonic time it next has something to do
         self.seen = None        # store change position the kubelet has looked at
+        self.cause_in_status = True  # False: a 1.31 kubelet's back-off (cause only in events)
+        self.publish = 'change'      # 'sync': pod status written once per pod sync
+        self.styles = {}             # node -> {'cause_in_status': .., 'publish': ..}
+
+    def style(self, node, key):
+        return self.styles.get(node, {}).get(key, getattr(self, key))
+
+    def gc(self, node, keep=()):
+        """Image garbage collection on node: removes every image no pod of the node uses
+        (keep: names to spare). Returns the names removed."""
+        with self.store.lock, self.lock:
+            entry = self.store.get('nodes', '', node)
+            if entry is None:
+                return None
+            used = set(keep)
+            for ps in self.by_node.get(node, ()):
+                for s in ps.steps:
+                    ref = images.parse(s.image)
+                    if ref is not None and ps.deleting_at is None:
+                        used.update(ref.names())
+            obj = with_own_images(entry.obj)
+            kept, removed = [], []
+            for e in obj['status'].get('images') or []:
+                (kept if used & set(e['names']) else removed).append(e)
+            obj['status']['images'] = kept
+            disk = self.node_disk(entry)
+            gone = set()
+            for e in removed:
+                gone.update(e['names'])
+            for name in list(disk):
+                if name not in used:
+                    gone.add(name)
+            disk.difference_update(gone)
+            self.store.replace('nodes', obj)
+            return sorted(gone)
 
     # ---- bookkeeping ----------------------------------------------------------------
     def pod_added(self, entry):
@@ -270,7 +314,8 @@ class Kubelet:
             return
         msg = {'not-found': images.not_found_message, 'unauthorized': images.unauthorized_message,
                'registry-unavailable': images.unavailable_message,
-               'platform-mismatch': images.platform_message}.get(kind, images.not_found_message)(ref)
+               'platform-mismatch': images.platform_message,
+               'rate-limited': images.rate_limited_message}.get(kind, images.not_found_message)(ref)
         s.state, s.reason, s.message = 'failed', 'ErrImagePull', msg
         backoff = min(BACKOFF_START * (2 ** (s.attempts - 1)), BACKOFF_MAX) * self.scale
         s.retry_at = end + backoff
@@ -280,6 +325,11 @@ class Kubelet:
         s.shown_at = max(end, self.now) + shown
         self.event(ps, s, 'Warning', 'Failed', 'Failed to pull image "%s": %s' % (s.image, msg))
         self.event(ps, s, 'Warning', 'Failed', 'Error: ErrImagePull')
+        if not self.style(ps.node, 'cause_in_status'):
+            # what a watcher of a 1.31 kubelet is left with: no cause in the status
+            s.state, s.reason = 'backoff', 'ImagePullBackOff'
+            s.message = 'Back-off pulling image "%s"' % s.image
+            self.event(ps, s, 'Normal', 'BackOff', s.message)
 
     def image_pulled(self, node, ref, rule):
         self.node_disk(node).update(ref.names())
@@ -317,6 +367,8 @@ class Kubelet:
         for ps in list(self.pods.values()):
             if not ps.dirty or ps.deleting_at is not None:
                 continue
+            if self.style(ps.node, 'publish') == 'sync' and in_sync(ps):
+                continue    # a real kubelet writes the status when the pod sync ends
             node = self.store.get('nodes', '', ps.node)
             if node is None or not nodemod.is_ready(node.obj) or external(node.obj):
                 continue    # a kubelet that is down reports nothing; an external one its own
@@ -337,6 +389,14 @@ class Kubelet:
 def external(node):
     """A node whose kubelet is a real one elsewhere (tests/realnode): left alone here."""
     return (node['metadata'].get('annotations') or {}).get(EXTERNAL_ANNOTATION) == 'external'
+
+
+def in_sync(ps):
+    """Whether the pod's sync is still running: a pull of its own is under way, or its
+    containers (init containers done) still wait for their turn to be pulled."""
+    if any(s.state == 'pulling' for s in ps.steps):
+        return True
+    return ps.inits_done() and any(not s.init and s.state == 'pending' for s in ps.steps)
 
 
 def with_own_images(node):

@@ -169,3 +169,60 @@ class KubeletTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class KubeletStyleTest(KubeletTest):
+    """The real-kubelet switches: a 1.31 back-off and a status written once per sync."""
+
+    def test_cause_only_in_events(self):
+        self.c.kubelet.cause_in_status = False
+        create_ds(self.c, simtest.daemonset(containers=[{'name': 'b', 'image': 'does-not-exist:1'}]))
+        self.c.controllers.reconcile()
+        seen = []
+
+        def check():
+            s = self.states().get('b')
+            if s and (not seen or seen[-1] != s):
+                seen.append(s)
+        self.run_until(3, check=check)
+        self.assertNotIn('ErrImagePull', seen)
+        cs = self.pod()['status']['containerStatuses'][0]['state']['waiting']
+        self.assertEqual(cs, {'reason': 'ImagePullBackOff',
+                              'message': 'Back-off pulling image "does-not-exist:1"'})
+        self.assertIn('rpc error: code = NotFound', self._b_message())
+
+    def test_status_once_per_sync(self):
+        self.c.kubelet.publish = 'sync'
+        for img in ('a:1', 'b:1', 'c:1'):
+            self.c.image_rules.set({'image': img, 'size': 100 * 1000 * 1000})
+        create_ds(self.c, simtest.daemonset(containers=[
+            {'name': n, 'image': '%s:1' % n} for n in 'abc']))
+        self.c.controllers.reconcile()
+        running = []
+
+        def check():
+            st = self.pod().get('status', {})
+            running.append(sum(1 for cs in st.get('containerStatuses', [])
+                               if 'running' in cs['state']))
+        self.run_until(4, check=check)
+        # never one or two running: the three pulls end in one status
+        self.assertEqual(sorted(set(running)), [0, 3])
+        reasons = [e.obj['reason'] for e in self.c.store.values('events')
+                   if e.obj['involvedObject']['kind'] == 'Pod']
+        self.assertEqual(reasons.count('Pulling'), 3)
+        self.assertEqual(reasons.count('Pulled'), 3)
+
+    def test_gc_removes_unused_images(self):
+        create_ds(self.c, simtest.daemonset(containers=[{'name': 'a', 'image': 'redis:7'}]))
+        self.c.controllers.reconcile()
+        self.run_until(2)
+        node = self.c.store.get('nodes', '', 'node-0001').obj
+        before = len(node['status']['images'])
+        gone = self.c.kubelet.gc('node-0001')
+        node = self.c.store.get('nodes', '', 'node-0001').obj
+        names = [n for e in node['status']['images'] for n in e['names']]
+        self.assertIn('docker.io/library/redis:7', names)   # used by the pod: kept
+        self.assertEqual(len(node['status']['images']), 1)
+        self.assertGreater(before, 1)
+        self.assertTrue(gone)
+        self.assertEqual(self.c.kubelet.gc('no-such-node'), None)

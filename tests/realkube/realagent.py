@@ -71,6 +71,8 @@ class Agent:
         self.store = RemoteStore(clients(), self.log_error, self.post_event,
                                  [clients() for _ in range(4)])
         self.kubelet = Kubelet(self.store, self, opts.time_scale)
+        self.kubelet.cause_in_status = not getattr(opts, 'kubelet_cause_in_events', False)
+        self.kubelet.publish = getattr(opts, 'kubelet_publish', 'change')
         self.store.on_pod = self.pod_seen
         self.faults = Faults(opts.seed)
         self.image_rules = ImageRules()

@@ -48,6 +48,10 @@ def parse_args(argv):
     p.add_argument('--sa', default='default:clyde-seed', help='NS:NAME the tool runs as')
     p.add_argument('--seed', type=int, default=None)
     p.add_argument('--no-events', action='store_true')
+    p.add_argument('--kubelet-cause-in-events', action='store_true',
+                   help='as kube-sim: a 1.31 kubelet back-off, the cause only in events')
+    p.add_argument('--kubelet-publish', choices=('change', 'sync'), default='change',
+                   help='as kube-sim: sync writes pod status once per pod sync')
     return p.parse_args(argv)
 
 

@@ -4,6 +4,65 @@
 #include "pullstate.h"
 #include "tap.h"
 
+/* A 1.26-1.31 kubelet's back-off says nothing of its cause; 1.32 appends it. */
+static void test_without_cause(void) {
+        static const struct {
+                const char *reason, *message;
+                bool lacks;
+        } cases[] = {
+                { "ImagePullBackOff", "Back-off pulling image \"docker.io/library/x:1\"", true },
+                { "ErrImagePull", NULL, true },
+                { "ErrImagePull", "", true },
+                { "ImagePullBackOff",
+                  "Back-off pulling image \"x:1\": ErrImagePull: rpc error: code = NotFound desc = x: not found",
+                  false },
+                { "ErrImagePull", "rpc error: code = NotFound desc = failed to pull and unpack image", false },
+                { "ContainerCreating", NULL, false },
+                { NULL, NULL, false },
+                { "ImagePullBackOff", "Back-off pulling image \"x:1", false }, /* not the kubelet's */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                is_int(pull_status_lacks_cause(cases[i].reason, cases[i].message), cases[i].lacks,
+                       "lacks cause %zu: %s / %s", i, strempty(cases[i].reason), strempty(cases[i].message));
+}
+
+/* The pod's Failed event carries the cause; the classification applies to its text. */
+static void test_events(void) {
+        static const char nf[] = "Failed to pull image \"docker.io/library/x:1\": rpc error: code = NotFound desc = "
+                                 "failed to pull and unpack image \"docker.io/library/x:1\": failed to resolve "
+                                 "reference \"docker.io/library/x:1\": docker.io/library/x:1: not found";
+        static const char rl[] = "Failed to pull image \"docker.io/library/x:1\": rpc error: code = Unknown desc = "
+                                 "failed to pull and unpack image \"docker.io/library/x:1\": failed to copy: "
+                                 "httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/"
+                                 "v2/library/x/manifests/1: 429 Too Many Requests - Server message: "
+                                 "toomanyrequests: You have reached your pull rate limit.";
+        static const char pf[] = "Failed to pull image \"x:1\": rpc error: code = NotFound desc = failed to pull "
+                                 "and unpack image \"docker.io/library/x:1\": no match for platform in manifest: "
+                                 "not found";
+        static const char ua[] = "Failed to pull image \"x:1\": rpc error: code = Unknown desc = failed to pull and "
+                                 "unpack image \"docker.io/library/x:1\": failed to resolve reference: pull access "
+                                 "denied, repository does not exist or may require authorization";
+
+        ok(pull_event_is_cause("Failed", nf), "a Failed to pull event is a cause");
+        ok(!pull_event_is_cause("Failed", "Error: ErrImagePull"), "Error: ErrImagePull is not");
+        ok(!pull_event_is_cause("Failed", "Error: ImagePullBackOff"), "Error: ImagePullBackOff is not");
+        ok(!pull_event_is_cause("BackOff", "Back-off pulling image \"x:1\""), "BackOff is not");
+        ok(!pull_event_is_cause(NULL, NULL), "nothing is no cause");
+        is_int(pull_classify(NULL, "ImagePullBackOff", nf), PULL_FAILED, "event: not found fails");
+        is_int(pull_classify(NULL, "ImagePullBackOff", ua), PULL_FAILED, "event: unauthorized fails");
+        is_int(pull_classify(NULL, "ImagePullBackOff", pf), PULL_NOT_APPLICABLE, "event: platform n/a");
+        is_int(pull_classify(NULL, "ImagePullBackOff", rl), PULL_WAITING, "event: rate limited waits");
+        ok(pull_error_is_rate_limited(rl), "429 is rate limited");
+        ok(!pull_error_is_rate_limited(nf) && !pull_error_is_rate_limited(NULL), "not found is not");
+        ok(pull_event_for_container("spec.containers{img-0}", "img-0"), "container field path");
+        ok(pull_event_for_container("spec.initContainers{helper}", "helper"), "init container field path");
+        ok(!pull_event_for_container("spec.containers{img-10}", "img-0"), "another container");
+        ok(!pull_event_for_container("spec.containers{img-0}", "0"), "a suffix is not the name");
+        ok(!pull_event_for_container("metadata{img-0}", "img-0"), "not a container path");
+        ok(!pull_event_for_container(NULL, "img-0"), "no field path");
+}
+
 int main(void) {
         static const struct {
                 const char *image_id, *reason, *message;
@@ -37,5 +96,7 @@ int main(void) {
         ok(pull_error_is_platform("NO MATCH FOR PLATFORM IN MANIFEST"), "case-insensitive");
         ok(!pull_error_is_platform(NULL) && !pull_error_is_platform(""), "nothing is no platform error");
         ok(!pull_error_is_platform("manifest unknown"), "a missing image is not a platform error");
+        test_without_cause();
+        test_events();
         return tap_done();
 }

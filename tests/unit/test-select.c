@@ -648,7 +648,29 @@ static void test_large(void) {
         is_int(seeders_with_arch(&c, "arm64"), 125, "a quarter arm64");
 }
 
+/* What a node's status.images can prove about an image seeded there (issue 14). */
+static void test_image_presence(void) {
+        static const struct {
+                size_t listed, max_names;
+                bool complete;
+        } cases[] = {
+                { 0, 0, true },   { 10, 2, true },  { 49, 4, true },  /* below both caps */
+                { 50, 2, false }, /* 50 listed: the kubelet may have cut the rest */
+                { 10, 5, false }, /* an image with 5 names may have lost ours */
+                { 60, 1, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                is_int(node_listing_complete(cases[i].listed, cases[i].max_names), cases[i].complete,
+                       "listing of %zu images, up to %zu names", cases[i].listed, cases[i].max_names);
+        is_int(node_image_presence(true, false), NODE_IMAGE_HELD, "listed: held, even in a cut listing");
+        is_int(node_image_presence(true, true), NODE_IMAGE_HELD, "listed: held");
+        is_int(node_image_presence(false, true), NODE_IMAGE_GONE, "absent from a whole listing: gone");
+        is_int(node_image_presence(false, false), NODE_IMAGE_UNKNOWN, "absent from a cut listing: unknown");
+}
+
 int main(void) {
+        test_image_presence();
         test_target();
         test_bad_input();
         test_empty_and_ineligible();

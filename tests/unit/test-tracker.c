@@ -385,6 +385,47 @@ static void test_round_trip(void) {
         }
 }
 
+/* Evictions and unseeded outcomes per seeder x image: written only when there is one,
+ * read back the same; a pulled result forgets an earlier failure. */
+static void test_evictions(void) {
+        _cleanup_(tracker_freep) struct tracker *t = tracker_new(), *l = NULL;
+        _cleanup_(freep) char *path = path_in_tmp("evictions.json"), *cause = NULL, *a = NULL, *b = NULL;
+        struct tracker_seeder *s = NULL;
+
+        empty_tmp();
+        is_int(tracker_seeder_add(t, "node-a", NULL, NULL, 1000, true, &s), 0, "add seeder");
+        is_int(tracker_seeder_set_image(s, "docker.io/library/nginx:1.27", NULL, 1000), 0, "held image");
+        is_int(tracker_to_json_string(t, false, &a, NULL), 0, "serialise");
+        ok(a && !strstr(a, "evictions") && !strstr(a, "unseeded"), "nothing new written without evictions");
+        free(TAKE_PTR(a));
+        s->images[0].evictions = 2;
+        s->images[0].evicted_at = 2000;
+        is_int(tracker_seeder_set_unseeded(s, "docker.io/library/x:1", TRACKER_STATE_FAILED, "ImagePullBackOff",
+                                           "Failed to pull image \"x:1\": not found"), 0, "failed image");
+        is_int(tracker_seeder_set_unseeded(s, "docker.io/library/arm:1", TRACKER_STATE_NOT_APPLICABLE, "platform",
+                                           NULL), 0, "not applicable image");
+        is_int(tracker_save(path, t, &cause), 0, "save");
+        is_int(tracker_load(path, &l, &cause), 0, "load %s", strempty(cause));
+        if (l && l->n_seeders == 1) {
+                const struct tracker_seeder *ls = &l->seeders[0];
+                ok(ls->images[0].evictions == 2 && ls->images[0].evicted_at == 2000, "evictions read back");
+                ok(ls->n_unseeded == 2 && ls->unseeded[0].state == TRACKER_STATE_FAILED &&
+                           streq_ptr(ls->unseeded[0].reason, "ImagePullBackOff") &&
+                           ls->unseeded[1].state == TRACKER_STATE_NOT_APPLICABLE && !ls->unseeded[1].message,
+                   "unseeded read back");
+        }
+        is_int(tracker_to_json_string(t, false, &a, NULL), 0, "serialise original");
+        is_int(tracker_to_json_string(l, false, &b, NULL), 0, "serialise loaded");
+        is_str(b, a, "same JSON after a round trip");
+        is_int(tracker_seeder_set_unseeded(s, "docker.io/library/x:1", TRACKER_STATE_PULLED, NULL, NULL), 0,
+               "pulled at last");
+        ok(s->n_unseeded == 1 && streq(s->unseeded[0].ref, "docker.io/library/arm:1"), "the failure is forgotten");
+        is_int(tracker_seeder_set_unseeded(s, "docker.io/library/y:1", TRACKER_STATE_WAITING, NULL, NULL), 0,
+               "waiting records nothing");
+        is_int(tracker_seeder_set_unseeded(s, "", TRACKER_STATE_FAILED, NULL, NULL), -EINVAL, "empty ref");
+        ok(s->n_unseeded == 1, "still one");
+}
+
 /* The example in docs/tracker.md loads and is exactly what clyde-seed writes. */
 static void test_doc_example(void) {
         _cleanup_(tracker_freep) struct tracker *t = NULL;
@@ -923,6 +964,7 @@ int main(void) {
         test_run_id();
         test_model();
         test_round_trip();
+        test_evictions();
         test_doc_example();
         test_corpus();
         test_save();
