@@ -87,26 +87,83 @@ static int build(struct machine *m) {
         return 0;
 }
 
-static int delete_recorded(struct machine *m) {
+static int add_wave(struct stage_run *s, char **name, size_t b, size_t **idx, size_t n);
+
+/* Adopts recorded DaemonSet d as a wave: its batch label and the nodes of its affinity
+ * say which seeders pull which batch in it. Returns 1 adopted, 0 not ours to adopt. */
+static int adopt(struct machine *m, const struct kube_daemonset *d) {
+        struct stage_run *s = m->stages;
+        _cleanup_(freep) size_t *idx = NULL;
+        _cleanup_(freep) char *name = NULL;
+        size_t n = 0, k = 0;
+        char *end;
+        unsigned long b;
+
+        if (d->deleting || !d->run_label || !d->nodes)
+                return 0;
+        b = strtoul(d->run_label, &end, 10);
+        if (*end || end == d->run_label || b >= s->stage->n_batches)
+                return 0;
+        while (d->nodes[n])
+                n++;
+        idx = calloc(n + 1, sizeof(size_t));
+        name = strdup(d->name);
+        if (!idx || !name)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                ssize_t j = stage_find(s->stage, d->nodes[i]);
+                if (j >= 0 && !s->started[(size_t) j * s->stage->n_batches + b])
+                        idx[k++] = (size_t) j;
+        }
+        if (k == 0)
+                return 0;
+        return add_wave(s, &name, b, &idx, k) < 0 ? -ENOMEM : 1;
+}
+
+/* A resumed run: the puller pods of the DaemonSets it recorded keep pulling (a kubelet
+ * does not cancel a pull when its pod goes), so they are adopted as they are; only one
+ * that cannot be read back (gone, being deleted, not ours) is deleted. */
+static int resume_recorded(struct machine *m) {
         struct tracker_run *run = m->tracker->run;
+        _cleanup_(freep) char *selector = NULL;
+        struct kube_daemonset *l = NULL;
+        size_t n = 0, adopted = 0;
         int r;
 
-        if (run->n_daemonsets > 0)
-                log_info("resuming: deleting the %zu DaemonSets this run recorded, then starting what is still "
-                         "waiting", run->n_daemonsets);
-        while (run->n_daemonsets > 0) {
-                _cleanup_(freep) char *name = strdup(run->daemonsets[run->n_daemonsets - 1]);
-                if (!name)
-                        return -ENOMEM;
+        if (run->n_daemonsets == 0)
+                return 0;
+        if (asprintf(&selector, "%s=%s", CLYDE_RUN_LABEL, run->id) < 0)
+                return -ENOMEM;
+        r = kube_list_daemonsets(m->kube, m->config->namespace, selector, CLYDE_BATCH_LABEL, &l, &n, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot list DaemonSets: %s", machine_api_error(m, r));
+        for (size_t i = run->n_daemonsets; r >= 0 && i > 0; i--) {
+                _cleanup_(freep) char *name = strdup(run->daemonsets[i - 1]);
+                const struct kube_daemonset *d = NULL;
+                if (!name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t j = 0; j < n && !d; j++)
+                        if (streq(l[j].name, name))
+                                d = &l[j];
+                r = d ? adopt(m, d) : 0;
+                if (r != 0) {
+                        adopted += r > 0;
+                        continue;
+                }
                 r = kube_delete_daemonset(m->kube, m->config->namespace, name, "Background");
-                if (r < 0 && r != -ENOENT)
-                        return log_error_errno(r, "cannot delete DaemonSet '%s': %s", name, machine_api_error(m, r));
+                if (r < 0 && r != -ENOENT) {
+                        log_error_errno(r, "cannot delete DaemonSet '%s': %s", name, machine_api_error(m, r));
+                        break;
+                }
                 (void) tracker_run_remove_daemonset(run, name);
                 r = machine_persist(m);
-                if (r < 0)
-                        return r;
         }
-        return 0;
+        kube_daemonset_array_free(l, n);
+        if (r >= 0)
+                log_info("resuming: adopted %zu of the DaemonSets this run recorded", adopted);
+        return r < 0 ? r : 0;
 }
 
 static int create(struct machine *m, const struct manifest_params *p) {
@@ -280,9 +337,9 @@ int stage_run_start(struct machine *m) {
 
         if (m->stages)
                 return 0;
-        r = delete_recorded(m);
+        r = build(m);
         if (r >= 0)
-                r = build(m);
+                r = resume_recorded(m);
         if (r >= 0)
                 r = stage_run_flush(m);
         return r;

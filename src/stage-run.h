@@ -5,8 +5,10 @@
  * seeders are all done. Each DaemonSet holds at most MANIFEST_NODES_PER_DAEMONSET
  * seeders and is named clyde-seed-<run>-<batch>-<part>, part being the run's step when
  * it was recorded (unique within the run). Which seeder is in which DaemonSet lives in
- * memory only: a resumed run deletes the DaemonSets it recorded and starts again from
- * the recorded results. */
+ * memory and in each DaemonSet (its batch label and node affinity): a resumed run adopts
+ * the DaemonSets it recorded (their pods keep the pulls they started: a kubelet does not
+ * cancel a pull when its pod goes, so a replacement would queue behind it), deletes
+ * those it cannot read back, and starts what is still waiting. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,7 +16,7 @@
 #include "run.h"
 
 /* Builds the state for m's run (m->stages) and starts what is in flight. When the run
- * already recorded DaemonSets and this process has no state (a resume), deletes them
+ * already recorded DaemonSets and this process has no state (a resume), adopts them
  * first. Returns 0 or a negative errno (logged). */
 int stage_run_start(struct machine *m);
 
