@@ -35,6 +35,21 @@ void stage_run_settled(struct machine *m, const char *node, size_t image);
 /* Whether node still waits for an image of batch b (true when unknown). */
 bool stage_run_waiting(const struct machine *m, const char *node, size_t b);
 
+/* Called for each seeder of a DaemonSet whose controller cannot create its pods: node,
+ * the batch, and the newest FailedCreate/FailedPlacement event's reason and message. */
+typedef void (*stage_fail_fn)(void *userdata, const char *node, size_t batch, const char *reason,
+                              const char *message);
+
+/* At most every 10 s (else returns 0 at once): lists the run's DaemonSets (one request);
+ * a DaemonSet with fewer pods (currentNumberScheduled) than desired for 10 s has its
+ * Events read (fieldSelector involvedObject.uid=) and, when one says why pods cannot be
+ * created, fail is called for each of its seeders (once per DaemonSet). An API error is
+ * logged and ignored. Returns 0 or -ENOMEM. */
+int stage_run_look(struct machine *m, stage_fail_fn fail, void *userdata);
+
+/* Seconds until the next look is due (at least 1; 60 when nothing to look at). */
+unsigned stage_run_look_in(const struct machine *m);
+
 /* DaemonSets the first flush would create, for plan. Returns 0 or -ENOMEM. */
 int stage_run_count(struct machine *m, size_t *ret);
 
