@@ -11,6 +11,16 @@ FAST=60 # seconds: a failure must come well before pull_timeout (300 s)
 ns() {
         sim api POST /api/v1/namespaces "{\"metadata\": {\"name\": \"$1\", \"labels\": ${2:-{\}}, \"annotations\": ${3:-{\}}}}" \
                 >/dev/null
+        # On a real control plane the tool runs as rbac.yaml's ServiceAccount, whose Role is
+        # in default: grant it the same namespaced rules (rbac.yaml's Role) in this one.
+        [ "$BACKEND" = real ] || return 0
+        sim api POST "/apis/rbac.authorization.k8s.io/v1/namespaces/$1/roles" "{\"metadata\": {\"name\": \"clyde-seed\"},
+                \"rules\": [{\"apiGroups\": [\"apps\"], \"resources\": [\"daemonsets\"], \"verbs\": [\"create\", \"get\", \"list\", \"delete\"]},
+                {\"apiGroups\": [\"\"], \"resources\": [\"pods\"], \"verbs\": [\"list\", \"watch\"]},
+                {\"apiGroups\": [\"\"], \"resources\": [\"events\"], \"verbs\": [\"list\"]}]}" >/dev/null
+        sim api POST "/apis/rbac.authorization.k8s.io/v1/namespaces/$1/rolebindings" "{\"metadata\": {\"name\": \"clyde-seed\"},
+                \"roleRef\": {\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"Role\", \"name\": \"clyde-seed\"},
+                \"subjects\": [{\"kind\": \"ServiceAccount\", \"name\": \"clyde-seed\", \"namespace\": \"default\"}]}" >/dev/null
 }
 
 # run NS [KEY=VALUE...]: one run in namespace NS with [preload] keys; sets RC and TOOK.
