@@ -14,7 +14,7 @@ const struct access_need access_needs[] = {
         { "patch", "", "nodes", false },       { "create", "apps", "daemonsets", true },
         { "get", "apps", "daemonsets", true }, { "list", "apps", "daemonsets", true },
         { "delete", "apps", "daemonsets", true }, { "list", "", "pods", true },
-        { "watch", "", "pods", true },
+        { "watch", "", "pods", true },         { "list", "", "events", true },
 };
 const size_t access_n_needs = ELEMENTSOF(access_needs);
 

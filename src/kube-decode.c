@@ -388,6 +388,7 @@ void kube_daemonset_done(struct kube_daemonset *d) {
         free(d->uid);
         free(d->resource_version);
         free(d->run_label);
+        strv_free(d->nodes);
         *d = (struct kube_daemonset) {};
 }
 
@@ -395,6 +396,40 @@ void kube_daemonset_array_free(struct kube_daemonset *a, size_t n) {
         for (size_t i = 0; a && i < n; i++)
                 kube_daemonset_done(&a[i]);
         free(a);
+}
+
+/* Appends the values of every "metadata.name In" matchFields requirement of the pod
+ * template's required node affinity (what manifest_build() writes) to *nodes. */
+static int daemonset_nodes(json_object *o, char ***nodes) {
+        json_object *a = get_type(get_type(get_type(get_type(get_type(get_type(o, "spec", json_type_object),
+                "template", json_type_object), "spec", json_type_object), "affinity", json_type_object),
+                "nodeAffinity", json_type_object), "requiredDuringSchedulingIgnoredDuringExecution",
+                json_type_object);
+        json_object *terms = get_type(a, "nodeSelectorTerms", json_type_array);
+        size_t n = 0;
+
+        for (size_t t = 0; terms && t < json_object_array_length(terms); t++) {
+                json_object *mf = get_type(json_object_array_get_idx(terms, t), "matchFields", json_type_array);
+                for (size_t f = 0; mf && f < json_object_array_length(mf); f++) {
+                        json_object *req = json_object_array_get_idx(mf, f);
+                        json_object *vals = get_type(req, "values", json_type_array);
+                        if (!streq_ptr(get_str(req, "key"), "metadata.name") || !streq_ptr(get_str(req, "operator"), "In"))
+                                continue;
+                        for (size_t v = 0; vals && v < json_object_array_length(vals); v++) {
+                                const char *s = json_object_get_string(json_object_array_get_idx(vals, v));
+                                char **l = realloc(*nodes, (n + 2) * sizeof(char *));
+                                if (!l)
+                                        return -ENOMEM;
+                                *nodes = l;
+                                l[n + 1] = NULL;
+                                l[n] = strdup(strempty(s));
+                                if (!l[n])
+                                        return -ENOMEM;
+                                n++;
+                        }
+                }
+        }
+        return 0;
 }
 
 int kube_decode_daemonset(json_object *o, const char *label_key, struct kube_daemonset *ret) {
@@ -408,7 +443,8 @@ int kube_decode_daemonset(json_object *o, const char *label_key, struct kube_dae
             copy(&d.namespace, get_str(meta, "namespace")) < 0 ||
             copy(&d.uid, get_str(meta, "uid")) < 0 ||
             copy(&d.resource_version, get_str(meta, "resourceVersion")) < 0 ||
-            (label_key && copy(&d.run_label, get_str(get_type(meta, "labels", json_type_object), label_key)) < 0)) {
+            (label_key && copy(&d.run_label, get_str(get_type(meta, "labels", json_type_object), label_key)) < 0) ||
+            daemonset_nodes(o, &d.nodes) < 0) {
                 kube_daemonset_done(&d);
                 return -ENOMEM;
         }
@@ -421,6 +457,7 @@ int kube_decode_daemonset(json_object *o, const char *label_key, struct kube_dae
         d.available = get_int(status, "numberAvailable");
         d.updated = get_int(status, "updatedNumberScheduled");
         d.misscheduled = get_int(status, "numberMisscheduled");
+        d.unavailable = get_int(status, "numberUnavailable");
         *ret = d;
         return 0;
 }

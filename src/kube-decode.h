@@ -70,6 +70,9 @@ struct kube_daemonset {
         int64_t available;    /* status.numberAvailable */
         int64_t updated;      /* status.updatedNumberScheduled */
         int64_t misscheduled; /* status.numberMisscheduled */
+        int64_t unavailable;  /* status.numberUnavailable */
+        char **nodes; /* metadata.name values of the pod template's required node affinity
+                       * (matchFields In), NULL-terminated; NULL when it has none */
 };
 
 /* An API error: the Status object or, failing that, the plain-text body. */

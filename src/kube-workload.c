@@ -191,6 +191,40 @@ int kube_list_pods(struct kube_client *k, const char *namespace, const struct ku
         return kube_list_all(k, base, lo, pod_item, &pl, on_reset, userdata, ret_resource_version);
 }
 
+/* ---- events ---- */
+
+struct event_list {
+        kube_event_record_fn fn;
+        void *userdata;
+};
+
+static int event_item(json_object *o, void *userdata) {
+        struct list_run *l = userdata;
+        struct event_list *el = l->item_userdata;
+        json_object *c = NULL;
+        struct kube_event_record e = {
+                .type = KUBE_STR(o, "type"), .reason = KUBE_STR(o, "reason"), .message = KUBE_STR(o, "message"),
+                .last = KUBE_STR(o, "lastTimestamp"),
+        };
+
+        if (!e.last)
+                e.last = KUBE_STR(o, "eventTime");
+        if (json_object_object_get_ex(o, "count", &c) && json_object_is_type(c, json_type_int))
+                e.count = json_object_get_int64(c);
+        return el->fn(&e, el->userdata);
+}
+
+int kube_list_events(struct kube_client *k, const char *namespace, const char *field_selector,
+                     kube_event_record_fn on_event, void *userdata) {
+        struct event_list el = { .fn = on_event, .userdata = userdata };
+        struct kube_list_options lo = { .field_selector = field_selector, .limit = 100 };
+        _cleanup_(freep) char *base = NULL;
+
+        if (kube_object_path("/api/v1/namespaces/", namespace, "/events", NULL, &base) < 0)
+                return -ENOMEM;
+        return kube_list_all(k, base, &lo, event_item, &el, NULL, NULL, NULL);
+}
+
 /* ---- small reads ---- */
 
 int kube_get_version(struct kube_client *k, char **ret_git_version) {

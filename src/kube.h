@@ -120,6 +120,21 @@ int kube_list_daemonsets(struct kube_client *k, const char *namespace, const cha
 int kube_delete_daemonset(struct kube_client *k, const char *namespace, const char *name,
                           const char *propagation);
 
+/* One core/v1 Event, as the list callback sees it (borrowed strings). */
+struct kube_event_record {
+        const char *type;    /* Normal, Warning */
+        const char *reason;  /* e.g. FailedCreate */
+        const char *message;
+        const char *last;    /* lastTimestamp, else eventTime, else NULL (RFC 3339) */
+        int64_t count;
+};
+typedef int (*kube_event_record_fn)(const struct kube_event_record *e, void *userdata);
+
+/* Lists the Events of a namespace matching field_selector (e.g. "involvedObject.uid=X"),
+ * all pages, through on_event. Returns 0 or a negative errno. */
+int kube_list_events(struct kube_client *k, const char *namespace, const char *field_selector,
+                     kube_event_record_fn on_event, void *userdata);
+
 /* Lists pods of a namespace, page by page, one at a time through on_pod (which may take
  * over the contents, as for nodes). label_keys: labels whose values to decode. */
 int kube_list_pods(struct kube_client *k, const char *namespace, const struct kube_list_options *lo,

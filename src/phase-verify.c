@@ -29,6 +29,7 @@ struct verify {
         bool dirty;
         char *suspect; /* node whose puller pod disappeared: look at it now */
         struct verify_causes causes; /* back-offs without a cause, to read in events */
+        uint8_t *has_pod; /* per result: a puller pod for its node and batch was seen */
         char *resource_version;
 };
 
@@ -40,6 +41,7 @@ static void verify_done(struct verify *v) {
         free(v->suspect);
         free(v->resource_version);
         verify_causes_done(&v->causes);
+        free(v->has_pod);
 }
 
 /* Container names of every batch, as manifest_build() gave them. */
@@ -51,7 +53,8 @@ static int verify_init(struct verify *v, struct machine *m) {
         (void) manifest_batch_count(run->n_images, (size_t) m->config->images_per_daemonset, &v->n_batches);
         v->names = calloc(v->n_batches + 1, sizeof(char **));
         v->first = calloc(v->n_batches + 1, sizeof(size_t));
-        if (!v->names || !v->first)
+        v->has_pod = calloc(run->n_results + 1, 1);
+        if (!v->names || !v->first || !v->has_pod)
                 return -ENOMEM;
         for (size_t b = 0; b < v->n_batches; b++) {
                 size_t first, n;
@@ -170,6 +173,28 @@ static void observe_init(struct verify *v, const char *node, size_t b, const str
         }
 }
 
+/* ---- pods that never come (the DaemonSet controller cannot create them) ---- */
+
+static void note_pod(struct verify *v, const char *node, size_t b) {
+        for (size_t i = 0; b < v->n_batches && v->names[b][i]; i++) {
+                struct tracker_result *res = tracker_result_find(v->run, node, v->first[b] + i);
+                if (res)
+                        v->has_pod[res - v->run->results] = 1;
+        }
+}
+
+/* stage_fail_fn: node's images of batch b fail with the controller's reason, unless a
+ * pod of that batch was seen on it (a quota may refuse some pods of a DaemonSet only). */
+static void fail_uncreated(void *userdata, const char *node, size_t b, const char *reason, const char *message) {
+        struct verify *v = userdata;
+
+        for (size_t i = 0; b < v->n_batches && v->names[b][i]; i++) {
+                struct tracker_result *res = tracker_result_find(v->run, node, v->first[b] + i);
+                if (res && res->state == TRACKER_STATE_WAITING && !v->has_pod[res - v->run->results])
+                        settle(v, res, TRACKER_STATE_FAILED, NULL, reason, message);
+        }
+}
+
 static void observe_pod(struct verify *v, const struct kube_pod *p) {
         char *end;
         unsigned long b;
@@ -179,6 +204,7 @@ static void observe_pod(struct verify *v, const struct kube_pod *p) {
         b = strtoul(p->label_values[0], &end, 10);
         if (*end)
                 return;
+        note_pod(v, p->node_name, b);
         for (size_t i = 0; i < p->n_init_containers; i++)
                 observe_init(v, p->node_name, b, &p->init_containers[i]);
         for (size_t i = 0; i < p->n_containers; i++)
@@ -386,8 +412,13 @@ static int verify_loop(struct verify *v, const char *selector) {
                         time_out(v);
                         break;
                 }
+                r = stage_run_look(v->m, fail_uncreated, v);
+                if (r < 0)
+                        return r;
+                if (v->dirty || stage_run_due(v->m))
+                        continue;
                 /* A batch done somewhere: come back soon to start the next one there. */
-                r = watch_pods(v, selector, (unsigned) MIN(left, stage_run_pending(v->m) ? 1 : 60));
+                r = watch_pods(v, selector, (unsigned) MIN(left, stage_run_pending(v->m) ? 1 : stage_run_look_in(v->m)));
                 if (r == -ESTALE || (r < 0 && r != -EACCES)) {
                         if (r != -ESTALE)
                                 log_warning("watching pods failed (%s), listing again", machine_api_error(v->m, r));

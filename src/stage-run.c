@@ -2,6 +2,8 @@
 #include "stage-run.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,12 +17,18 @@
 /* Results settle in bursts: starting the next DaemonSets at most this often groups the
  * seeders done at about the same time into one DaemonSet. */
 #define STAGE_FLUSH_MS 500
+/* Verify reads the run's DaemonSets' status this often, and their Events once one has had
+ * fewer pods than desired for this long (a controller that cannot create pods). */
+#define STAGE_LOOK_MS 10000
+#define STAGE_SHORT_MS 10000
 
 struct wave {
         char *name;
         size_t batch;
         size_t *nodes; /* stage node indices */
         size_t n_nodes;
+        int64_t short_since; /* when its DaemonSet was first seen with fewer pods than desired */
+        bool reported;       /* its controller's failure was reported */
 };
 
 struct stage_run {
@@ -31,6 +39,7 @@ struct stage_run {
         struct toleration *tols;
         size_t n_tols;
         int64_t last_flush_ms;
+        int64_t last_look_ms;
         bool pending;
 };
 
@@ -87,26 +96,83 @@ static int build(struct machine *m) {
         return 0;
 }
 
-static int delete_recorded(struct machine *m) {
+static int add_wave(struct stage_run *s, char **name, size_t b, size_t **idx, size_t n);
+
+/* Adopts recorded DaemonSet d as a wave: its batch label and the nodes of its affinity
+ * say which seeders pull which batch in it. Returns 1 adopted, 0 not ours to adopt. */
+static int adopt(struct machine *m, const struct kube_daemonset *d) {
+        struct stage_run *s = m->stages;
+        _cleanup_(freep) size_t *idx = NULL;
+        _cleanup_(freep) char *name = NULL;
+        size_t n = 0, k = 0;
+        char *end;
+        unsigned long b;
+
+        if (d->deleting || !d->run_label || !d->nodes)
+                return 0;
+        b = strtoul(d->run_label, &end, 10);
+        if (*end || end == d->run_label || b >= s->stage->n_batches)
+                return 0;
+        while (d->nodes[n])
+                n++;
+        idx = calloc(n + 1, sizeof(size_t));
+        name = strdup(d->name);
+        if (!idx || !name)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                ssize_t j = stage_find(s->stage, d->nodes[i]);
+                if (j >= 0 && !s->started[(size_t) j * s->stage->n_batches + b])
+                        idx[k++] = (size_t) j;
+        }
+        if (k == 0)
+                return 0;
+        return add_wave(s, &name, b, &idx, k) < 0 ? -ENOMEM : 1;
+}
+
+/* A resumed run: the puller pods of the DaemonSets it recorded keep pulling (a kubelet
+ * does not cancel a pull when its pod goes), so they are adopted as they are; only one
+ * that cannot be read back (gone, being deleted, not ours) is deleted. */
+static int resume_recorded(struct machine *m) {
         struct tracker_run *run = m->tracker->run;
+        _cleanup_(freep) char *selector = NULL;
+        struct kube_daemonset *l = NULL;
+        size_t n = 0, adopted = 0;
         int r;
 
-        if (run->n_daemonsets > 0)
-                log_info("resuming: deleting the %zu DaemonSets this run recorded, then starting what is still "
-                         "waiting", run->n_daemonsets);
-        while (run->n_daemonsets > 0) {
-                _cleanup_(freep) char *name = strdup(run->daemonsets[run->n_daemonsets - 1]);
-                if (!name)
-                        return -ENOMEM;
+        if (run->n_daemonsets == 0)
+                return 0;
+        if (asprintf(&selector, "%s=%s", CLYDE_RUN_LABEL, run->id) < 0)
+                return -ENOMEM;
+        r = kube_list_daemonsets(m->kube, m->config->namespace, selector, CLYDE_BATCH_LABEL, &l, &n, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot list DaemonSets: %s", machine_api_error(m, r));
+        for (size_t i = run->n_daemonsets; r >= 0 && i > 0; i--) {
+                _cleanup_(freep) char *name = strdup(run->daemonsets[i - 1]);
+                const struct kube_daemonset *d = NULL;
+                if (!name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t j = 0; j < n && !d; j++)
+                        if (streq(l[j].name, name))
+                                d = &l[j];
+                r = d ? adopt(m, d) : 0;
+                if (r != 0) {
+                        adopted += r > 0;
+                        continue;
+                }
                 r = kube_delete_daemonset(m->kube, m->config->namespace, name, "Background");
-                if (r < 0 && r != -ENOENT)
-                        return log_error_errno(r, "cannot delete DaemonSet '%s': %s", name, machine_api_error(m, r));
+                if (r < 0 && r != -ENOENT) {
+                        log_error_errno(r, "cannot delete DaemonSet '%s': %s", name, machine_api_error(m, r));
+                        break;
+                }
                 (void) tracker_run_remove_daemonset(run, name);
                 r = machine_persist(m);
-                if (r < 0)
-                        return r;
         }
-        return 0;
+        kube_daemonset_array_free(l, n);
+        if (r >= 0)
+                log_info("resuming: adopted %zu of the DaemonSets this run recorded", adopted);
+        return r < 0 ? r : 0;
 }
 
 static int create(struct machine *m, const struct manifest_params *p) {
@@ -280,9 +346,9 @@ int stage_run_start(struct machine *m) {
 
         if (m->stages)
                 return 0;
-        r = delete_recorded(m);
+        r = build(m);
         if (r >= 0)
-                r = build(m);
+                r = resume_recorded(m);
         if (r >= 0)
                 r = stage_run_flush(m);
         return r;
@@ -336,4 +402,118 @@ int stage_run_count(struct machine *m, size_t *ret) {
         }
         *ret = total;
         return 0;
+}
+
+/* ---- pods the DaemonSet controller cannot create ---- */
+
+struct event_pick {
+        char *reason;
+        char *message;
+        char *last;
+};
+
+static void event_pick_done(struct event_pick *p) {
+        free(p->reason);
+        free(p->message);
+        free(p->last);
+}
+
+/* Keeps the newest FailedCreate or FailedPlacement Warning (RFC 3339 UTC times sort as text). */
+static int pick_event(const struct kube_event_record *e, void *userdata) {
+        struct event_pick *p = userdata;
+        struct event_pick n = {};
+
+        if (!streq_ptr(e->type, "Warning") ||
+            !(streq_ptr(e->reason, "FailedCreate") || streq_ptr(e->reason, "FailedPlacement")))
+                return 0;
+        if (p->reason && strcmp(strempty(e->last), strempty(p->last)) < 0)
+                return 0;
+        n.reason = strdup(e->reason);
+        n.message = strdup(strempty(e->message));
+        n.last = strdup(strempty(e->last));
+        if (!n.reason || !n.message || !n.last) {
+                event_pick_done(&n);
+                return -ENOMEM;
+        }
+        event_pick_done(p);
+        *p = n;
+        return 0;
+}
+
+/* Reads d's Events; reports each seeder of w with the newest failure to create its pod. */
+static int report_wave(struct machine *m, struct wave *w, const struct kube_daemonset *d, stage_fail_fn fail,
+                       void *userdata) {
+        struct stage_run *s = m->stages;
+        _cleanup_(freep) char *selector = NULL;
+        struct event_pick p = {};
+        int r;
+
+        if (asprintf(&selector, "involvedObject.uid=%s", strempty(d->uid)) < 0)
+                return -ENOMEM;
+        r = kube_list_events(m->kube, m->config->namespace, selector, pick_event, &p);
+        if (r < 0)
+                log_warning("DaemonSet '%s': cannot list its events: %s", w->name, machine_api_error(m, r));
+        else if (p.reason) {
+                log_error("DaemonSet '%s': %" PRId64 " of %" PRId64 " pods exist: %s: %s", w->name, d->current,
+                          d->desired, p.reason, p.message);
+                w->reported = true;
+                for (size_t i = 0; i < w->n_nodes; i++)
+                        fail(userdata, s->stage->nodes[w->nodes[i]].name, w->batch, p.reason, p.message);
+        }
+        event_pick_done(&p);
+        return r == -ENOMEM ? r : 0;
+}
+
+static void look_wave(struct machine *m, struct wave *w, const struct kube_daemonset *d, int64_t now,
+                      stage_fail_fn fail, void *userdata, int *ret) {
+        if (!d || d->desired <= d->current || w->reported) {
+                w->short_since = 0;
+                return;
+        }
+        if (w->short_since == 0) {
+                w->short_since = now;
+                return;
+        }
+        if (now - w->short_since >= STAGE_SHORT_MS && *ret >= 0)
+                *ret = report_wave(m, w, d, fail, userdata);
+}
+
+int stage_run_look(struct machine *m, stage_fail_fn fail, void *userdata) {
+        struct stage_run *s = m->stages;
+        _cleanup_(freep) char *selector = NULL;
+        struct kube_daemonset *l = NULL;
+        size_t n = 0;
+        int64_t now = now_ms();
+        int r;
+
+        if (!s || s->n_waves == 0 || now - s->last_look_ms < STAGE_LOOK_MS)
+                return 0;
+        s->last_look_ms = now;
+        if (asprintf(&selector, "%s=%s", CLYDE_RUN_LABEL, m->tracker->run->id) < 0)
+                return -ENOMEM;
+        r = kube_list_daemonsets(m->kube, m->config->namespace, selector, NULL, &l, &n, NULL);
+        if (r < 0) {
+                log_warning("cannot list the run's DaemonSets: %s", machine_api_error(m, r));
+                return r == -ENOMEM ? r : 0;
+        }
+        /* Waves may end while reporting (a failed seeder settles): index, not pointer. */
+        for (size_t i = 0; i < s->n_waves && r >= 0; i++) {
+                const struct kube_daemonset *d = NULL;
+                for (size_t j = 0; j < n && !d; j++)
+                        if (streq(l[j].name, s->waves[i].name))
+                                d = &l[j];
+                look_wave(m, &s->waves[i], d, now, fail, userdata, &r);
+        }
+        kube_daemonset_array_free(l, n);
+        return r;
+}
+
+unsigned stage_run_look_in(const struct machine *m) {
+        const struct stage_run *s = m->stages;
+        int64_t left;
+
+        if (!s || s->n_waves == 0)
+                return 60;
+        left = s->last_look_ms + STAGE_LOOK_MS - now_ms();
+        return left <= 0 ? 1 : (unsigned) ((left + 999) / 1000);
 }

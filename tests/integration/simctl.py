@@ -54,6 +54,10 @@ def main():
     elif cmd == 'admin':
         body = json.loads(args[2]) if len(args) > 2 else None
         print(json.dumps(call(d, args[0], args[1], body, auth=False)))
+    elif cmd == 'api':
+        # api METHOD PATH [JSON]: an authenticated API request; prints the JSON answer
+        body = json.loads(args[2]) if len(args) > 2 else None
+        print(json.dumps(call(d, args[0], args[1], body)))
     elif cmd == 'labelled':
         for n in nodes(d, args[0]):
             print(n['metadata']['name'])

@@ -84,8 +84,12 @@ def case_two_runs(ws):
 
 def case_killed_lock(ws):
     fresh(ws)
+    # A slow pull keeps the holder in verify. A kubelet finishes a pull it started even
+    # when the pod goes (kube-sim and a v1.26 kubelet alike), so whether the kill comes
+    # before or after a node started it, a pull in flight ends within 'seconds': shorter
+    # than pull_timeout (12 s), so the next run's outcome does not depend on that race.
     ws.sim.admin('POST', 'images', {'image': 'docker.io/library/redis:7', 'behaviour': 'slow',
-                                    'seconds': 30})
+                                    'seconds': 8})
     p = ws.start()
     tap.ok(wait_phase(ws, p, 'verify') is not None, 'killed holder: run reached verify')
     p.send_signal(signal.SIGKILL)
@@ -96,6 +100,11 @@ def case_killed_lock(ws):
     q = ws.run()
     tap.is_eq(q.returncode, 0, 'killed holder: the next run is not blocked, exit 0')
     tap.ok(time.monotonic() - t0 < 60, 'killed holder: and does not wait for it')
+    # It adopts the holder's DaemonSet (its pods keep their pulls) rather than replacing it.
+    tap.ok(re.search(r'adopted 1 of the DaemonSets', q.stdout) and
+           not re.search(r"DaemonSet '[^']*': batch", q.stdout),
+           'killed holder: the next run adopts the recorded DaemonSet, creates none',
+           q.stdout[-1500:])
     problems = rlib.converged(ws, rlib.expected_target(ws.sim))
     tap.ok(not problems, 'killed holder: converged', '\n'.join(problems))
     # A lock file naming a pid that is gone (a crash, a reboot) must not block either.
@@ -103,6 +112,48 @@ def case_killed_lock(ws):
         f.write('999999\n')
     q = ws.run()
     tap.is_eq(q.returncode, 0, 'lock file naming a dead pid: the run goes on')
+
+
+def pulled_on(ws, container):
+    """Pods whose container called container has an imageID (its image is on the node)."""
+    status, obj = ws.sim.request('GET', '/api/v1/pods')
+    items = obj.get('items', []) if status == 200 else []
+    return [x for x in items for cs in (x.get('status', {}).get('containerStatuses') or [])
+            if cs.get('name') == container and cs.get('imageID')]
+
+
+def case_killed_mid_pull(ws):
+    """Killed while a 30 s pull is in flight on every seeder (pull_timeout 12 s): the next
+    run adopts the DaemonSet, so what the old pods pulled counts; the pull in flight cannot
+    be shortened by any run, so it times out honestly (exit 1)."""
+    fresh(ws)
+    ws.sim.admin('POST', 'images', {'image': 'docker.io/library/redis:7', 'behaviour': 'slow',
+                                    'seconds': 30})
+    p = ws.start()
+    t = wait_phase(ws, p, 'verify')
+    n = len([e for e in (t or {}).get('run', {}).get('plan', []) if e['action'] in ('add', 'keep', 'adopt')])
+    deadline = time.monotonic() + 30
+    while t and time.monotonic() < deadline and len(pulled_on(ws, 'nginx-1-27')) < n:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.communicate()
+    ws.sim.admin('DELETE', 'images')
+    if not tap.ok(t and len(pulled_on(ws, 'nginx-1-27')) == n,
+                  'killed mid pull: nginx on all %d seeders, redis in flight, at the kill' % n):
+        return
+    q = ws.run()
+    text = q.stdout
+    tap.ok(re.search(r'adopted 1 of the DaemonSets', text) and
+           not re.search(r"DaemonSet '[^']*': batch", text),
+           'killed mid pull: the next run adopts the DaemonSet, creates none', text[-1500:])
+    # The killed run may have recorded some nginx pulls; the rest come from the old pods
+    # (a replaced DaemonSet's new pods would queue behind the 30 s pull and time out).
+    nginx_ok = [x['node'] for x in (tracker(ws) or {}).get('seeders', [])
+                if any(i.get('ref') == 'docker.io/library/nginx:1.27' for i in x.get('images') or [])]
+    tap.is_eq(len(nginx_ok), n, 'killed mid pull: nginx, pulled by the old pods, counts on all seeders')
+    tap.is_eq(len(re.findall(r"redis:7 failed: Timeout", text)), n,
+              'killed mid pull: the 30 s pull in flight times out (pull_timeout 12 s)')
+    tap.is_eq(q.returncode, 1, 'killed mid pull: exit 1 (partial)')
 
 
 def perturb(ws, nodes):
@@ -168,6 +219,7 @@ def main():
     ws = rlib.Workspace(os.path.join(d, 'ws'), sim)
     case_two_runs(ws)
     case_killed_lock(ws)
+    case_killed_mid_pull(ws)
     for phase in (('label', 'preload', 'verify') if rlib.full() else ('label', 'verify')):
         case_churn(ws, phase)
     tap.exit()
