@@ -48,7 +48,7 @@ static const char *const action_names[_TRACKER_ACTION_MAX] = {
 static const char *const state_names[_TRACKER_STATE_MAX] = {
         [TRACKER_STATE_WAITING] = "waiting", [TRACKER_STATE_PULLED] = "pulled",
         [TRACKER_STATE_FAILED] = "failed",   [TRACKER_STATE_SKIPPED] = "skipped",
-        [TRACKER_STATE_NODE_LOST] = "node-lost",
+        [TRACKER_STATE_NODE_LOST] = "node-lost", [TRACKER_STATE_NOT_APPLICABLE] = "not-applicable",
 };
 static const char *const outcome_names[_TRACKER_OUTCOME_MAX] = {
         [TRACKER_OUTCOME_OK] = "ok",
@@ -202,6 +202,9 @@ struct tracker *tracker_free(struct tracker *t) {
         for (size_t i = 0; i < t->n_history; i++)
                 free(t->history[i].id);
         free(t->history);
+        for (size_t i = 0; i < t->n_tags; i++)
+                tracker_tag_done(&t->tags[i]);
+        free(t->tags);
         free(t);
         return NULL;
 }
