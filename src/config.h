@@ -42,6 +42,13 @@ struct config {
         char **image_pull_secrets;
         char *priority_class;
 
+        /* [registry] */
+        bool registry_resolve;
+        char **registry_mirrors;  /* "registry=URL" */
+        char **registry_ca_files; /* "host[:port]=/file" */
+        int64_t registry_timeout; /* seconds */
+        double registry_max_disk_share; /* percent of ephemeral-storage capacity */
+
         /* [kubernetes] */
         char *kubeconfig;
         char *context;
