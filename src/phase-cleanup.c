@@ -107,7 +107,8 @@ static unsigned summarize(struct machine *m) {
                 size_t held = 0, total = 0;
                 for (size_t j = 0; j < run->n_results; j++) {
                         const struct tracker_result *res = &run->results[j];
-                        if (res->image != i || res->state == TRACKER_STATE_NODE_LOST)
+                        if (res->image != i || res->state == TRACKER_STATE_NODE_LOST ||
+                            res->state == TRACKER_STATE_NOT_APPLICABLE)
                                 continue;
                         total++;
                         if (res->state == TRACKER_STATE_PULLED || res->state == TRACKER_STATE_SKIPPED)

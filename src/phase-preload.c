@@ -12,6 +12,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manifest.h"
+#include "resolve.h"
 #include "util.h"
 
 /* Whether the tracker's record (or the node itself, for a digest) shows the image held
@@ -84,6 +85,7 @@ static bool pulls(const struct machine *m, const struct tracker_run *run, const 
 static int decide(struct machine *m) {
         struct tracker *t = m->tracker;
         struct tracker_run *run = t->run;
+        _cleanup_(resolve_freep) struct resolve *rs = NULL;
         size_t waiting = 0, skipped = 0;
         int r;
 
@@ -98,6 +100,9 @@ static int decide(struct machine *m) {
                 if (r < 0)
                         return r;
         }
+        r = resolve_prepare(m, &rs);
+        if (r < 0)
+                return r;
         for (size_t s = 0; s < t->n_seeders; s++) {
                 const struct tracker_seeder *ts = &t->seeders[s];
                 const struct machine_seeder *ms = find_seeder(m, ts->node);
@@ -107,16 +112,18 @@ static int decide(struct machine *m) {
                         const struct image_entry *img = &m->images->entries[i];
                         const struct tracker_held_image *h = held_fresh(m, ts, img);
                         bool held = h || (img->ref.digest && node_reports(ms, img));
-                        r = tracker_result_set(run, ts->node, i,
-                                               held ? TRACKER_STATE_SKIPPED : TRACKER_STATE_WAITING,
-                                               h ? h->digest : img->ref.digest, NULL, NULL);
+                        struct resolve_verdict v;
+                        resolve_judge(rs, m, ts, i, held, h ? h->digest : img->ref.digest, &v);
+                        r = tracker_result_set(run, ts->node, i, v.state, v.digest, v.reason, v.message);
+                        free(v.message);
                         if (r < 0)
                                 return r;
-                        held ? skipped++ : waiting++;
+                        v.state == TRACKER_STATE_WAITING ? waiting++ : skipped++;
                 }
         }
-        log_info("%zu images on %zu seeders: %zu to pull, %zu already held", m->images->n,
+        log_info("%zu images on %zu seeders: %zu to pull, %zu already held or not to pull", m->images->n,
                  t->n_seeders, waiting, skipped);
+        resolve_report(m);
         return 0;
 }
 
@@ -155,7 +162,7 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
         const struct config *c = m->config;
         struct tracker_run *run = m->tracker->run;
         _cleanup_(freep) const char **nodes = NULL;
-        _cleanup_(strv_freep) char **names = NULL;
+        _cleanup_(strv_freep) char **names = NULL, **pull = NULL;
         _cleanup_(freep) char *ds = NULL, *cause = NULL;
         const char *refs[64];
         size_t n_nodes = 0, n_secrets = 0;
@@ -171,6 +178,8 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
         for (size_t i = 0; i < n; i++)
                 refs[i] = run->images[first + i].ref;
         r = images_container_names(refs, n, &names);
+        if (r >= 0) /* names from the references as written; pulls by resolved digest */
+                r = resolve_pull_refs(run, first, n, &pull);
         if (r < 0)
                 return r;
         r = manifest_daemonset_name(run->id, b, &ds, &cause);
@@ -180,7 +189,7 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
                 n_secrets++;
         struct manifest_params p = {
                 .namespace = c->namespace, .name = ds, .run_id = run->id, .batch = b,
-                .images = refs, .container_names = (const char *const *) names, .n_images = n,
+                .images = (const char *const *) pull, .container_names = (const char *const *) names, .n_images = n,
                 .label_key = c->label_key, .label_value = c->label_value,
                 .nodes = nodes, .n_nodes = n_nodes, .helper_image = c->helper_image,
                 .tolerations = tols, .n_tolerations = n_tols,
