@@ -157,41 +157,33 @@ static int batch_nodes(const struct tracker_run *run, size_t first, size_t n, co
         return 0;
 }
 
-static int create_batch(struct machine *m, const struct toleration *tols, size_t n_tols, unsigned b,
-                        size_t first, size_t n) {
+/* One DaemonSet: the images of mask (bits over the batch) on nodes. Group 0 keeps the
+ * batch's own name; further groups (seeders that may not run every image) get their own. */
+static int create_ds(struct machine *m, const struct toleration *tols, size_t n_tols, unsigned b, unsigned g,
+                     char **names, char **pull, size_t n, const struct resolve_group *grp) {
         const struct config *c = m->config;
         struct tracker_run *run = m->tracker->run;
-        _cleanup_(freep) const char **nodes = NULL;
-        _cleanup_(strv_freep) char **names = NULL, **pull = NULL;
         _cleanup_(freep) char *ds = NULL, *cause = NULL;
-        const char *refs[64];
-        size_t n_nodes = 0, n_secrets = 0;
+        const char *imgs[64], *cnames[64];
+        size_t k = 0, n_secrets = 0;
         json_object *o = NULL;
         int r;
 
-        r = batch_nodes(run, first, n, &nodes, &n_nodes);
-        if (r < 0 || n_nodes == 0)
-                return r;
-        r = machine_check_access(m);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < n; i++)
-                refs[i] = run->images[first + i].ref;
-        r = images_container_names(refs, n, &names);
-        if (r >= 0) /* names from the references as written; pulls by resolved digest */
-                r = resolve_pull_refs(run, first, n, &pull);
-        if (r < 0)
-                return r;
-        r = manifest_daemonset_name(run->id, b, &ds, &cause);
+                if (grp->mask & (UINT64_C(1) << i)) {
+                        imgs[k] = pull[i];
+                        cnames[k++] = names[i];
+                }
+        r = manifest_daemonset_name(run->id, b + 1000 * g, &ds, &cause);
         if (r < 0)
                 return log_error_errno(r, "DaemonSet name: %s", strempty(cause));
         while (c->image_pull_secrets && c->image_pull_secrets[n_secrets])
                 n_secrets++;
         struct manifest_params p = {
                 .namespace = c->namespace, .name = ds, .run_id = run->id, .batch = b,
-                .images = (const char *const *) pull, .container_names = (const char *const *) names, .n_images = n,
+                .images = imgs, .container_names = cnames, .n_images = k,
                 .label_key = c->label_key, .label_value = c->label_value,
-                .nodes = nodes, .n_nodes = n_nodes, .helper_image = c->helper_image,
+                .nodes = grp->nodes, .n_nodes = grp->n_nodes, .helper_image = c->helper_image,
                 .tolerations = tols, .n_tolerations = n_tols,
                 .pull_secrets = (const char *const *) c->image_pull_secrets, .n_pull_secrets = n_secrets,
                 .priority_class = c->priority_class,
@@ -211,9 +203,38 @@ static int create_batch(struct machine *m, const struct toleration *tols, size_t
         if (r < 0)
                 log_error_errno(r, "cannot create DaemonSet '%s': %s", ds, machine_api_error(m, r));
         else
-                log_info("DaemonSet '%s': %zu images on %zu seeders", ds, n, n_nodes);
+                log_info("DaemonSet '%s': %zu images on %zu seeders", ds, k, grp->n_nodes);
 out:
         json_object_put(o);
+        return r;
+}
+
+static int create_batch(struct machine *m, const struct toleration *tols, size_t n_tols, unsigned b,
+                        size_t first, size_t n) {
+        struct tracker_run *run = m->tracker->run;
+        _cleanup_(freep) const char **nodes = NULL;
+        _cleanup_(strv_freep) char **names = NULL, **pull = NULL;
+        struct resolve_group *groups = NULL;
+        const char *refs[64];
+        size_t n_nodes = 0, n_groups = 0;
+        int r;
+
+        r = batch_nodes(run, first, n, &nodes, &n_nodes);
+        if (r < 0 || n_nodes == 0)
+                return r;
+        r = machine_check_access(m);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                refs[i] = run->images[first + i].ref;
+        r = images_container_names(refs, n, &names);
+        if (r >= 0) /* names from the references as written; pulls by resolved digest */
+                r = resolve_pull_refs(run, first, n, &pull);
+        if (r >= 0)
+                r = resolve_batch_groups(run, first, n, nodes, n_nodes, &groups, &n_groups);
+        for (size_t g = 0; r >= 0 && g < n_groups; g++)
+                r = create_ds(m, tols, n_tols, b, (unsigned) g, names, pull, n, &groups[g]);
+        resolve_groups_free(groups, n_groups);
         return r;
 }
 

@@ -230,3 +230,48 @@ int resolve_plan_json(const struct machine *m, json_object *o) {
         json_object_object_add(o, "images", a);
         return 0;
 }
+
+static uint64_t node_mask(struct tracker_run *run, const char *node, size_t first, size_t n) {
+        uint64_t mask = 0;
+
+        for (size_t i = 0; i < n && i < 64; i++) {
+                const struct tracker_result *res = tracker_result_find(run, node, first + i);
+                if (res && (res->state == TRACKER_STATE_WAITING || res->state == TRACKER_STATE_SKIPPED ||
+                            res->state == TRACKER_STATE_PULLED))
+                        mask |= UINT64_C(1) << i;
+        }
+        return mask;
+}
+
+void resolve_groups_free(struct resolve_group *g, size_t n) {
+        for (size_t i = 0; g && i < n; i++)
+                free(g[i].nodes);
+        free(g);
+}
+
+int resolve_batch_groups(struct tracker_run *run, size_t first, size_t n, const char *const *nodes,
+                         size_t n_nodes, struct resolve_group **ret, size_t *ret_n) {
+        struct resolve_group *g = calloc(n_nodes + 1, sizeof(*g));
+        size_t k = 0;
+
+        if (!g)
+                return -ENOMEM;
+        for (size_t j = 0; j < n_nodes; j++) {
+                uint64_t mask = node_mask(run, nodes[j], first, n);
+                size_t x = 0;
+                while (x < k && g[x].mask != mask)
+                        x++;
+                if (x == k) {
+                        g[k].mask = mask;
+                        g[k].nodes = calloc(n_nodes, sizeof(char *));
+                        if (!g[k++].nodes) {
+                                resolve_groups_free(g, k);
+                                return -ENOMEM;
+                        }
+                }
+                g[x].nodes[g[x].n_nodes++] = nodes[j];
+        }
+        *ret = g;
+        *ret_n = k;
+        return 0;
+}
