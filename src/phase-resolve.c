@@ -201,15 +201,23 @@ static int on_node(struct node_info *n, void *userdata) {
         return 0;
 }
 
-/* Storage of the seeders (a plan lists every node: its new seeders carry no label yet). */
+/* Storage of the seeders (a plan lists every node: its new seeders carry no label yet).
+ * Returns 0 (a failed list is a warning) or -ENOMEM. */
 static int read_nodes(struct machine *m, struct resolve *rs) {
         struct kube_list_options lo = { .label_selector = m->dry_run ? NULL : m->config->label,
                                         .limit = (unsigned) m->config->page_size };
         int r;
 
         r = kube_list_nodes(m->kube, &lo, NULL, on_node, NULL, rs, NULL);
-        if (r < 0)
-                return log_error_errno(r, "cannot list seeder nodes: %s", machine_api_error(m, r));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* The pre-flight is a precaution: without the nodes' storage the run goes on. */
+                log_warning("cannot read the seeders' storage (%s): no disk pre-flight in this run",
+                            machine_api_error(m, r));
+                for (size_t i = 0; i < rs->n_nodes; i++)
+                        rs->nodes[i].capacity = -1;
+        }
         return 0;
 }
 

@@ -15,8 +15,8 @@ struct resolve;
 /* Resolves every image of m->images against its registry (unless [registry] resolve =
  * no: then *ret is NULL), records the tags in the tracker and each resolved digest in
  * run.images, and reads the seeders' storage. Never fails the run for a registry: an
- * unreachable one is one warning and its images are pulled by tag. Returns 0 or -ENOMEM
- * / an API error from listing the nodes. */
+ * unreachable one is one warning and its images are pulled by tag, and a failed node
+ * list only skips the disk pre-flight. Returns 0 or -ENOMEM. */
 int resolve_prepare(struct machine *m, struct resolve **ret);
 struct resolve *resolve_free(struct resolve *rs);
 static inline void resolve_freep(struct resolve **rs) {
