@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json-stream.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 
@@ -38,8 +38,7 @@ static int review_body(const struct access_need *n, const char *namespace, char 
                 json_object_object_add(attrs, "namespace", json_object_new_string(namespace));
         json_object_object_add(spec, "resourceAttributes", attrs);
         json_object_object_add(o, "spec", spec);
-        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        return *ret ? 0 : -ENOMEM;
+        return json_to_string(o, JSON_C_TO_STRING_PLAIN, ret);
 }
 
 /* Returns 1 allowed, 0 denied (*ret_reason: the server's reason, caller frees), < 0 error. */

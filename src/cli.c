@@ -185,7 +185,8 @@ void cli_help(FILE *f) {
                 "  %-30s this help\n"
                 "\n"
                 "Exit codes: 0 done, 1 some images failed, 64 usage, 69 API unavailable,\n"
-                "75 another run holds the lock, 77 permission denied, 78 configuration error.\n"
+                "70 internal error, 74 I/O error (tracker, log file), 75 another run holds\n"
+                "the lock, 77 permission denied, 78 configuration error.\n"
                 "See clyde-seed(8) and seeder.ini(5).\n",
                 "--config FILE", CLI_DEFAULT_CONFIG, "--check-config", "--json", "--version", "-h, --help");
 }

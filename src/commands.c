@@ -9,9 +9,11 @@
 #include "exitcode.h"
 #include "log.h"
 #include "machine.h"
-#include "metrics.h"
 #include "macro.h"
+#include "metrics.h"
+#include "release.h"
 #include "session.h"
+#include "stage-run.h"
 #include "status.h"
 #include "util.h"
 
@@ -40,7 +42,7 @@ static int start_run(struct machine *m, const struct session *s, bool *images_lo
         if (r >= 0)
                 r = tracker_run_start(m->tracker, id, now);
         if (r < 0)
-                return EXIT_PARTIAL;
+                return EXIT_SOFTWARE;
         log_set_run(id);
         log_set_phase("select");
         if (!*images_logged)
@@ -48,7 +50,7 @@ static int start_run(struct machine *m, const struct session *s, bool *images_lo
         *images_logged = true;
         log_fields(LOG_INFO, &f, "run %s started: %zu images, %g%% of eligible nodes as seeders (%s)", id,
                    m->images->n, m->config->percentage, m->config->label);
-        return machine_persist(m) < 0 ? EXIT_PARTIAL : 0;
+        return machine_persist(m) < 0 ? EXIT_IOERR : 0;
 }
 
 /* Whether the run being resumed seeds exactly the images asked for now. */
@@ -70,7 +72,7 @@ static void write_metrics(struct session *s, const struct machine *m, int exit_c
         if (isempty(s->config->metrics_file))
                 return;
         metrics_input_init(&in, s->tracker, now_seconds());
-        in.n_counters = http_client_counters(kube_http(s->kube), &counters);
+        in.n_counters = session_http_counters(s, &counters);
         in.counters = counters;
         in.target = m->last_target;
         in.exit_code = exit_code;
@@ -79,17 +81,11 @@ static void write_metrics(struct session *s, const struct machine *m, int exit_c
 }
 
 static int run_cycle(struct session *s) {
-        struct machine m = {
-                .config = s->config,
-                .kube = s->kube,
-                .tracker = s->tracker,
-                .tracker_path = s->config->tracker_file,
-                .images = s->images,
-                .last_target = -1,
-        };
+        struct machine m;
         bool images_logged = false;
         int r;
 
+        machine_init(&m, s, false);
         if (s->tracker->run && s->tracker->run->phase != TRACKER_PHASE_NONE) {
                 struct tracker_run *run = s->tracker->run;
                 bool again = run->n_images > 0 && !same_images(run, s->images);
@@ -105,6 +101,7 @@ static int run_cycle(struct session *s) {
                         goto out;
                 log_notice("the images asked for differ from the resumed run's: starting a new run");
                 machine_seeders_free(&m);
+                stage_run_free(&m);
                 m.nodes_lost = 0;
         }
         r = start_run(&m, s, &images_logged);
@@ -113,6 +110,7 @@ static int run_cycle(struct session *s) {
 out:
         write_metrics(s, &m, r);
         machine_seeders_free(&m);
+        stage_run_free(&m);
         return r;
 }
 

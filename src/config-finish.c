@@ -11,6 +11,7 @@
 #include "config-keys.h"
 #include "log.h"
 #include "macro.h"
+#include "manifest.h"
 
 /* Makes *p absolute against base unless it is empty, "-" or already absolute. */
 static int resolve(char **p, const char *base) {
@@ -37,6 +38,31 @@ static int split_label(struct config *c) {
         return c->label_key && c->label_value ? 0 : -ENOMEM;
 }
 
+/* "seeder.ini:12: " for a key set in the file, "" otherwise. */
+static void where(const struct config *c, const char *name, char *buf, size_t size) {
+        ssize_t i = config_key_find("preload", name);
+
+        buf[0] = '\0';
+        if (i >= 0 && c->sources[i].origin == CONFIG_FILE)
+                (void) snprintf(buf, size, "%s:%u: ", strempty(c->config_path), c->sources[i].line);
+        else if (i >= 0 && c->sources[i].origin == CONFIG_CLI)
+                (void) snprintf(buf, size, "command line: ");
+}
+
+/* A request above its limit is refused by the API server: say so before the run. */
+static void check_request(const struct config *c, const char *req_key, const char *req, const char *lim_key,
+                          const char *lim, struct config_errors *err) {
+        int64_t r, l;
+        char at[600];
+
+        if (manifest_quantity_milli(req, &r) < 0 || manifest_quantity_milli(lim, &l) < 0 || r <= l)
+                return;
+        where(c, c->sources[config_key_find("preload", req_key)].origin != CONFIG_DEFAULT ? req_key : lim_key,
+              at, sizeof(at));
+        (void) config_errors_add(err, "%s%s '%s' is more than %s '%s' (the API server refuses a request above "
+                                 "its limit)", at, req_key, req, lim_key, lim);
+}
+
 int config_finish(struct config *c, struct config_errors *err) {
         char **paths[] = { &c->tracker_file, &c->images_file, &c->log_file, &c->metrics_file };
         struct stat st;
@@ -48,6 +74,10 @@ int config_finish(struct config *c, struct config_errors *err) {
         if (c->max_seeders > 0 && c->min_seeders > c->max_seeders)
                 (void) config_errors_add(err, "min_seeders (%" PRId64 ") is larger than max_seeders (%" PRId64 ")",
                                          c->min_seeders, c->max_seeders);
+        check_request(c, "cpu_request", c->cpu_request, "cpu_limit", c->cpu_limit, err);
+        check_request(c, "memory_request", c->memory_request, "memory_limit", c->memory_limit, err);
+        if (config_parse_run_as(c->run_as_user, &c->run_as_uid, &(const char *){ NULL }) < 0)
+                c->run_as_uid = 0; /* already reported where it was set */
         if (stat(c->base_dir, &st) < 0)
                 (void) config_errors_add(err, "base_dir '%s': %s", c->base_dir, strerror(errno));
         else if (!S_ISDIR(st.st_mode))

@@ -11,6 +11,7 @@
 
 #include "images.h"
 #include "labelsel.h"
+#include "manifest.h"
 #include "macro.h"
 #include "registry-parse.h"
 #include "toleration.h"
@@ -52,6 +53,20 @@ const struct config_key config_keys[] = {
           "secrets in the namespace used to pull from private registries" },
         { "preload", "priority_class", KEY_DNS_OPT, OFF(priority_class), "", 0, 0,
           "priorityClassName of the puller pods; empty for none" },
+        { "preload", "cpu_request", KEY_QUANTITY, OFF(cpu_request), "10m", 0, 0,
+          "CPU request of each puller container (a pod has one per image, plus the helper)" },
+        { "preload", "cpu_limit", KEY_QUANTITY, OFF(cpu_limit), "10m", 0, 0,
+          "CPU limit of each puller container; at least cpu_request" },
+        { "preload", "memory_request", KEY_QUANTITY, OFF(memory_request), "16Mi", 0, 0,
+          "memory request of each puller container" },
+        { "preload", "memory_limit", KEY_QUANTITY, OFF(memory_limit), "16Mi", 0, 0,
+          "memory limit of each puller container; at least memory_request" },
+        { "preload", "run_as_user", KEY_RUN_AS, OFF(run_as_user), "65534", 0, 0,
+          "uid (and gid) of the puller containers, or auto to leave them to the cluster "
+          "(OpenShift SCC); the helper image must then declare a non-root USER" },
+        { "preload", "pods_per_seeder", KEY_COUNT, OFF(pods_per_seeder), "1", 1, 8,
+          "puller pods (batches of images) a seeder runs at once; the next batch starts "
+          "when one is done there" },
 
         { "kubernetes", "kubeconfig", KEY_PATH_OPT, OFF(kubeconfig), "", 0, 0,
           "kubeconfig file; empty: $KUBECONFIG, ~/.kube/config, then in-cluster" },
@@ -192,6 +207,15 @@ int config_key_check_string(const struct config_key *k, const char *v, const cha
                 return check_selector(v, ret_why);
         case KEY_IMAGE:
                 return check_image(v, ret_why);
+        case KEY_QUANTITY:
+                if (!manifest_quantity_valid(v)) {
+                        *ret_why = "expected a resource quantity: digits, an optional fraction and one of "
+                                   "m, k, M, G, T, Ki, Mi, Gi, Ti (e.g. 10m, 0.1, 16Mi)";
+                        return -EINVAL;
+                }
+                return 0;
+        case KEY_RUN_AS:
+                return config_parse_run_as(v, NULL, ret_why);
         case KEY_JOURNAL:
                 if (!streq(v, "auto") && !streq(v, "yes") && !streq(v, "no")) {
                         *ret_why = "expected auto, yes or no";

@@ -17,6 +17,8 @@ enum config_key_type {
         KEY_LABEL,     /* key=value */
         KEY_SELECTOR,  /* label selector, may be empty */
         KEY_IMAGE,     /* image reference */
+        KEY_QUANTITY,  /* resource quantity: 10m, 16Mi, 0.5 */
+        KEY_RUN_AS,    /* auto, or a uid from 1 */
         KEY_JOURNAL,   /* auto, yes, no */
         KEY_DURATION,
         KEY_PERCENT,

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +122,8 @@ int config_parse_bool(const char *s, bool *ret) {
         return -EINVAL;
 }
 
-/* A decimal in (0, 100], with an optional trailing '%'. */
-int config_parse_percent(const char *s, double *ret) {
+/* A finite decimal starting at s (no leading blank); *ret_end is where it stops. */
+static int parse_finite(const char *s, double *ret, const char **ret_end) {
         char *end;
         double v;
 
@@ -130,11 +131,35 @@ int config_parse_percent(const char *s, double *ret) {
                 return -EINVAL;
         errno = 0;
         v = strtod(s, &end);
-        if (errno != 0 || end == s)
+        /* strtod() takes "nan", "inf" and "infinity": none is a number of requests or a
+         * share, and converting them to an integer later is undefined. */
+        if (errno != 0 || end == s || !isfinite(v))
+                return -EINVAL;
+        *ret = v;
+        *ret_end = end;
+        return 0;
+}
+
+int config_parse_decimal(const char *s, double *ret) {
+        const char *end;
+        double v;
+
+        if (parse_finite(s, &v, &end) < 0 || *end != '\0')
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* A decimal in (0, 100], with an optional trailing '%'. */
+int config_parse_percent(const char *s, double *ret) {
+        const char *end;
+        double v;
+
+        if (parse_finite(s, &v, &end) < 0)
                 return -EINVAL;
         if (*end == '%')
                 end++;
-        if (*end != '\0' || !isfinite(v))
+        if (*end != '\0')
                 return -EINVAL;
         if (v <= 0.0 || v > 100.0)
                 return -ERANGE;
@@ -176,5 +201,33 @@ int config_parse_list(const char *s, char ***ret) {
                         p++;
         }
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int config_parse_run_as(const char *s, long long *ret, const char **ret_why) {
+        char *end;
+        long long v;
+
+        if (streq_ptr(s, "auto")) {
+                if (ret)
+                        *ret = -1;
+                return 0;
+        }
+        if (isempty(s) || !isdigit((unsigned char) s[0])) {
+                *ret_why = "expected auto or a uid (1 to 2147483647)";
+                return -EINVAL;
+        }
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end || v > INT32_MAX) {
+                *ret_why = "expected auto or a uid (1 to 2147483647)";
+                return -EINVAL;
+        }
+        if (v == 0) {
+                *ret_why = "0 is root, which the puller pods' runAsNonRoot refuses; use a uid or auto";
+                return -EINVAL;
+        }
+        if (ret)
+                *ret = v;
         return 0;
 }

@@ -55,10 +55,12 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
                         *ret_why = "expected a percentage in (0, 100]";
                 return r;
         case KEY_DOUBLE: {
-                char *end;
-                errno = 0;
-                double v = strtod(value, &end);
-                if (isempty(value) || *end || errno || v < (double) k->min || v > (double) k->max) {
+                double v;
+                if (config_parse_decimal(value, &v) < 0) {
+                        *ret_why = "expected a finite decimal number";
+                        return -EINVAL;
+                }
+                if (v < (double) k->min || v > (double) k->max) {
                         *ret_why = "out of range";
                         return -ERANGE;
                 }

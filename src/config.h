@@ -41,6 +41,9 @@ struct config {
         int64_t refresh_interval; /* seconds: tags are pulled again after this */
         char **image_pull_secrets;
         char *priority_class;
+        char *cpu_request, *cpu_limit, *memory_request, *memory_limit; /* per container */
+        char *run_as_user;         /* "auto" or a uid */
+        int64_t pods_per_seeder;   /* puller pods (batches) started at once on one seeder */
 
         /* [registry] */
         bool registry_resolve;
@@ -77,6 +80,7 @@ struct config {
         bool config_explicit; /* named with --config */
         char *label_key;      /* label split at '=' */
         char *label_value;
+        long long run_as_uid; /* run_as_user parsed: -1 for auto (MANIFEST_RUN_AS_AUTO) */
         struct config_source sources[CONFIG_MAX_KEYS];
 };
 
@@ -112,8 +116,13 @@ void config_dump(const struct config *c, FILE *f);
 int config_parse_duration(const char *s, int64_t *ret);
 int config_parse_bool(const char *s, bool *ret);
 int config_parse_percent(const char *s, double *ret);
+/* A finite decimal: "nan", "inf", blanks and trailing text are -EINVAL. */
+int config_parse_decimal(const char *s, double *ret);
 int config_parse_list(const char *s, char ***ret);
 int config_format_duration(int64_t seconds, char *buf, size_t size);
+/* run_as_user: "auto" (stores -1) or a uid in 1..2147483647 (0 is root, which the pod's
+ * runAsNonRoot forbids). ret may be NULL; on failure *ret_why says why. */
+int config_parse_run_as(const char *s, long long *ret, const char **ret_why);
 
 int config_errors_add(struct config_errors *err, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

@@ -166,7 +166,10 @@ int write_file_atomic_with(const char *path, mode_t mode, write_file_fn fill, vo
                 r = -errno;
                 goto fail;
         }
-        /* The new name is in place; a failed directory sync only weakens durability. */
+        /* The new content is in place but, until the directory is synced, a crash may bring
+         * back the old one. Callers act on what they persisted (the tracker records a
+         * decision before the cluster is changed), so this is a failure like any other,
+         * reported as step "fsync directory"; the rename is not undone. */
         step = "fsync directory";
         r = fsync_directory_of(path);
         goto done;

@@ -14,9 +14,11 @@ int read_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_siz
 
 /* Replaces path with data atomically: a temp file "<dir>/.<name>.XXXXXX" created
  * O_EXCL|O_NOFOLLOW with the given mode (enforced with fchmod whatever the umask), write,
- * fflush, fsync, checked fclose, rename, fsync of the directory. On failure the temp file
- * is removed and path is untouched. Returns 0 or a negative errno; *ret_step (may be
- * NULL) names the step that failed ("create", "write", "fsync", "close", "rename"). */
+ * fflush, fsync, checked fclose, rename, fsync of the directory. Returns 0 or a negative
+ * errno; *ret_step (may be NULL) names the step that failed ("create", "write", "fsync",
+ * "close", "rename", "fsync directory"). Up to "rename" a failure removes the temp file
+ * and leaves path untouched; a failed "fsync directory" leaves the new content in place
+ * but not known to survive a crash, and is reported all the same. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode,
                       const char **ret_step);
 

@@ -3,7 +3,6 @@
  * multiplexes HTTP/2 streams), a token bucket paces every attempt, failed attempts are
  * retried by policy. Every request, even a single one, runs through the same multi loop. */
 #define _GNU_SOURCE 1
-#include <config.h> /* autoconf's, not src/config.h */
 
 #include <ctype.h>
 #include <curl/curl.h>

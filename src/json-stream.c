@@ -3,7 +3,6 @@
  * and ends in the byte stream (strings and escapes included); json_tokener parses each
  * element alone. Memory stays at one element, however large the page. */
 #define _GNU_SOURCE 1
-#include <config.h> /* autoconf's, not src/config.h */
 
 #include <errno.h>
 #include <stdbool.h>

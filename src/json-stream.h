@@ -13,6 +13,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "json-util.h"
+
 /* Callbacks get a borrowed value (take a reference with json_object_get() to keep it).
  * Returning < 0 stops the stream: the feed function returns that value. */
 typedef int (*json_item_fn)(json_object *item, void *userdata);
@@ -53,9 +55,4 @@ static inline void json_items_freep(struct json_items **s) {
 
 static inline void json_values_freep(struct json_values **s) {
         json_values_free(*s);
-}
-
-static inline void json_object_putp(json_object **o) {
-        if (*o)
-                (void) json_object_put(*o);
 }

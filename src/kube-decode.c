@@ -2,7 +2,6 @@
 /* json-c objects -> clyde-seed structs. Everything is copied out: the json-c tree can be
  * dropped as soon as a decoder returns. */
 #define _GNU_SOURCE 1
-#include <config.h> /* autoconf's, not src/config.h */
 
 #include <ctype.h>
 #include <errno.h>
@@ -102,6 +101,11 @@ static int node_labels(json_object *labels, const struct kube_node_filter *f, st
                 r = copy(&n->seeder_label, get_str(labels, f->seeder_label_key));
         n->control_plane = get(labels, "node-role.kubernetes.io/control-plane") ||
                            get(labels, "node-role.kubernetes.io/master");
+        if (streq_ptr(get_str(labels, "type"), "virtual-kubelet"))
+                n->virtual_kind = NODE_VIRTUAL_KUBELET;
+        else if (streq_ptr(get_str(labels, "eks.amazonaws.com/compute-type"), "fargate"))
+                n->virtual_kind = NODE_VIRTUAL_FARGATE;
+        n->autopilot = get(labels, "cloud.google.com/gke-autopilot");
         return r;
 }
 

@@ -2,7 +2,6 @@
 /* Kubernetes operations: paths and query strings, authentication per request (with one
  * refresh after a 401), streaming lists and watches, Status -> errno. */
 #define _GNU_SOURCE 1
-#include <config.h> /* autoconf's, not src/config.h */
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -411,7 +410,6 @@ static int kv_object(const struct kube_kv *kv, size_t n, json_object **ret) {
 int kube_meta_patch_json(const struct kube_meta_patch *p, const char *rv, char **ret) {
         _cleanup_(json_object_putp) json_object *root = json_object_new_object();
         json_object *meta = json_object_new_object(), *l = NULL, *a = NULL;
-        const char *s;
 
         if (!root || !meta || json_object_object_add(root, "metadata", meta) < 0) {
                 json_object_put(meta);
@@ -425,9 +423,7 @@ int kube_meta_patch_json(const struct kube_meta_patch *p, const char *rv, char *
                 return -ENOMEM;
         if (rv && json_object_object_add(meta, "resourceVersion", json_object_new_string(rv)) < 0)
                 return -ENOMEM;
-        s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        *ret = s ? strdup(s) : NULL;
-        return *ret ? 0 : -ENOMEM;
+        return json_to_string(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, ret);
 }
 
 int kube_patch_node(struct kube_client *k, const char *name, const struct kube_meta_patch *p,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
+#include "log.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -10,14 +11,13 @@
 
 #include <systemd/sd-journal.h>
 
-#include "log.h"
-
 static struct {
         int level;
         bool to_stdout;
         bool use_stderr;
         bool journal;
         FILE *file;
+        int file_error;      /* first failed write to the log file (negative errno), or 0 */
         bool progress_shown; /* a progress line is on the terminal */
         char run[64];
         char phase[32];
@@ -58,8 +58,9 @@ int log_level_from_string(const char *s) {
 }
 
 static FILE *open_log_file(const char *path) {
-        /* 0640 whatever the umask: fchmod after creating. */
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        /* 0640 whatever the umask: fchmod after creating. Never through a symbolic link
+         * (ELOOP): one planted where the log goes would have us append to any file. */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
         if (fd < 0)
                 return NULL;
         struct stat st;
@@ -78,6 +79,7 @@ int log_open(const struct log_settings *s) {
         int r = 0;
 
         log_close();
+        L.file_error = 0;
         L.level = s->level;
         L.to_stdout = s->to_stdout;
         L.use_stderr = s->stdout_is_stderr;
@@ -150,7 +152,8 @@ static void clear_progress(FILE *f) {
         L.progress_shown = false;
 }
 
-static void write_human(FILE *f, int level, const char *msg) {
+/* Returns 0, or a negative errno when the line could not be written. */
+static int write_human(FILE *f, int level, const char *msg) {
         char stamp[40];
         struct timespec ts;
         struct tm tm;
@@ -159,10 +162,16 @@ static void write_human(FILE *f, int level, const char *msg) {
         (void) gmtime_r(&ts.tv_sec, &tm);
         clear_progress(f);
         (void) strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-        (void) fprintf(f, "%s.%03ldZ %-8s %s%s%s%s\n", stamp, ts.tv_nsec / 1000000,
-                       log_level_to_string(level), L.phase[0] ? "[" : "", L.phase,
-                       L.phase[0] ? "] " : "", msg);
-        (void) fflush(f);
+        errno = 0;
+        if (fprintf(f, "%s.%03ldZ %-8s %s%s%s%s\n", stamp, ts.tv_nsec / 1000000, log_level_to_string(level),
+                    L.phase[0] ? "[" : "", L.phase, L.phase[0] ? "] " : "", msg) < 0 ||
+            fflush(f) != 0)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+int log_file_error(void) {
+        return L.file_error;
 }
 
 /* Adds "NAME=value" to iov when value is set; the strings live in the caller's arena. */
@@ -229,9 +238,12 @@ int log_internal(int level, int error, const struct log_fields *f, const char *f
         if (!msg)
                 goto finish;
         if (L.to_stdout)
-                write_human(L.use_stderr ? stderr : stdout, level, msg);
-        if (L.file)
-                write_human(L.file, level, msg);
+                (void) write_human(L.use_stderr ? stderr : stdout, level, msg);
+        if (L.file) {
+                int r = write_human(L.file, level, msg);
+                if (r < 0 && L.file_error == 0)
+                        L.file_error = r;
+        }
         if (L.journal)
                 write_journal(level, f, msg);
 finish:

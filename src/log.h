@@ -42,8 +42,13 @@ struct log_fields {
 #define CLYDE_MSGID_SEEDER_REMOVED  "4d9a1c0e8f2b4a6c9e3b7d5f1a2c4e65"
 
 /* Opens the backends. Returns 0, or a negative errno when the log file cannot be opened
- * (the other backends stay usable; the caller decides whether that is fatal). */
+ * (-ELOOP: it is a symbolic link, never followed); the other backends stay usable and the
+ * caller decides whether that is fatal. */
 int log_open(const struct log_settings *s);
+
+/* The first failure to write a line to the log file since log_open() (negative errno),
+ * or 0: a log that lost lines is an I/O error of the run. */
+int log_file_error(void);
 void log_close(void);
 
 /* Sets CLYDE_RUN / CLYDE_PHASE, attached to every following message (NULL clears). */

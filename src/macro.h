@@ -55,6 +55,15 @@ static inline void strv_freep(char ***l) {
         strv_free(*l);
 }
 
+/* The number of strings in a NULL-terminated array; 0 for NULL. */
+static inline size_t strv_length(char *const *l) {
+        size_t n = 0;
+
+        while (l && l[n])
+                n++;
+        return n;
+}
+
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }

@@ -26,10 +26,24 @@ static int open_logging(const struct config *c, const struct cli *cli) {
         };
         int r = log_open(&s);
 
-        /* A log file that cannot be opened must not stop the run: say so and go on. */
-        if (r < 0)
-                log_warning_errno(r, "cannot open log file '%s', continuing without it: %m", c->log_file);
+        /* The log file is the record of what a run changed: without it, change nothing. */
+        if (r < 0) {
+                (void) fprintf(stderr, "clyde-seed: cannot open log file '%s': %s; nothing was changed "
+                               "(--log-file '' runs without one)\n", c->log_file,
+                               r == -ELOOP ? "it is a symbolic link, which is never followed" : strerror(-r));
+                return EXIT_IOERR;
+        }
         return 0;
+}
+
+/* A log file that lost lines turns a finished command into an I/O error. */
+static int check_log_file(const struct config *c, int exit_code) {
+        int r = log_file_error();
+
+        if (r == 0 || (exit_code != EXIT_DONE && exit_code != EXIT_PARTIAL))
+                return exit_code;
+        (void) fprintf(stderr, "clyde-seed: cannot write log file '%s': %s\n", c->log_file, strerror(-r));
+        return EXIT_IOERR;
 }
 
 int main(int argc, char **argv) {
@@ -56,8 +70,11 @@ int main(int argc, char **argv) {
                 printf("configuration OK\n");
                 return EXIT_DONE;
         }
-        (void) open_logging(&c, &cli);
+        r = open_logging(&c, &cli);
+        if (r != 0)
+                return r;
         r = command_dispatch(&cli, &c);
+        r = check_log_file(&c, r);
         log_close();
         return r;
 }

@@ -18,26 +18,63 @@
 
 /* ---- small helpers ---- */
 
-bool manifest_quantity_valid(const char *q) {
-        static const char *const suffixes[] = { "", "m", "k", "M", "G", "T", "Ki", "Mi", "Gi", "Ti" };
+static const struct {
+        const char *suffix;
+        int64_t mult; /* in thousandths */
+} quantity_suffixes[] = {
+        { "", 1000 },
+        { "m", 1 },
+        { "k", INT64_C(1000) * 1000 },
+        { "M", INT64_C(1000) * 1000 * 1000 },
+        { "G", INT64_C(1000) * 1000 * 1000 * 1000 },
+        { "T", INT64_C(1000) * 1000 * 1000 * 1000 * 1000 },
+        { "Ki", INT64_C(1024) * 1000 },
+        { "Mi", INT64_C(1024) * 1024 * 1000 },
+        { "Gi", INT64_C(1024) * 1024 * 1024 * 1000 },
+        { "Ti", INT64_C(1024) * 1024 * 1024 * 1024 * 1000 },
+};
+
+int manifest_quantity_milli(const char *q, int64_t *ret) {
+        int64_t whole = 0, frac = 0, scale = 1;
         size_t n;
 
         if (!q)
-                return false;
+                return -EINVAL;
         n = strspn(q, "0123456789");
         if (n == 0)
-                return false;
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (whole > (INT64_MAX - 9) / 10)
+                        return -ERANGE;
+                whole = whole * 10 + (q[i] - '0');
+        }
         q += n;
         if (*q == '.') {
                 n = strspn(q + 1, "0123456789");
                 if (n == 0)
-                        return false;
+                        return -EINVAL;
+                /* Digits past nanounits cannot change the result's thousandths. */
+                for (size_t i = 0; i < n && i < 9; i++, scale *= 10)
+                        frac = frac * 10 + (q[1 + i] - '0');
                 q += 1 + n;
         }
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
-                if (streq(q, suffixes[i]))
-                        return true;
-        return false;
+        for (size_t i = 0; i < ELEMENTSOF(quantity_suffixes); i++) {
+                int64_t mult = quantity_suffixes[i].mult;
+                if (!streq(q, quantity_suffixes[i].suffix))
+                        continue;
+                if (whole > INT64_MAX / mult)
+                        return -ERANGE;
+                /* Rounded up, as the API server rounds a quantity to its precision. */
+                *ret = whole * mult + (frac * mult + scale - 1) / scale;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+bool manifest_quantity_valid(const char *q) {
+        int64_t v;
+
+        return manifest_quantity_milli(q, &v) == 0;
 }
 
 const char *manifest_pull_policy(const char *ref) {
@@ -73,7 +110,7 @@ static uint32_t fnv1a32(const char *s) {
         return h;
 }
 
-int manifest_daemonset_name(const char *run_id, unsigned batch, char **ret, char **ret_cause) {
+int manifest_daemonset_name(const char *run_id, unsigned batch, unsigned part, char **ret, char **ret_cause) {
         char id[256], suffix[32], *name;
         size_t n = 0, room;
 
@@ -88,7 +125,7 @@ int manifest_daemonset_name(const char *run_id, unsigned batch, char **ret, char
                 n--;
         if (n == 0)
                 return cause_fmt(ret_cause, "run id '%s' has no letters or digits", strempty(run_id));
-        snprintf(suffix, sizeof(suffix), "-%u", batch);
+        snprintf(suffix, sizeof(suffix), "-%u-%u", batch, part);
         room = DS_NAME_MAX - strlen(DS_PREFIX) - strlen(suffix);
         if (n > room || strlen(run_id) >= sizeof(id) - 1) {
                 /* Cut, then "-<hash>" of the full id so two long ids stay apart. */
@@ -154,13 +191,15 @@ static json_object *str_array(struct jb *b, const char *const *v, size_t n) {
 
 static json_object *labels(struct jb *b, const struct manifest_params *p) {
         json_object *l = JOBJ(b);
-        char batch[16];
+        char batch[16], part[16];
 
         snprintf(batch, sizeof(batch), "%u", p->batch);
+        snprintf(part, sizeof(part), "%u", p->part);
         jset_str(b, l, MANIFEST_LABEL_MANAGED_BY, MANIFEST_APP);
         jset_str(b, l, MANIFEST_LABEL_NAME, MANIFEST_APP);
         jset_str(b, l, MANIFEST_LABEL_RUN, p->run_id);
         jset_str(b, l, MANIFEST_LABEL_BATCH, batch);
+        jset_str(b, l, MANIFEST_LABEL_PART, part);
         return l;
 }
 
@@ -176,14 +215,24 @@ static json_object *resources(struct jb *b, const struct manifest_params *p) {
         return r;
 }
 
-static json_object *container_security(struct jb *b) {
+/* runAsNonRoot always; runAsUser/runAsGroup unless auto, so a restricted SCC can pick
+ * them (the kubelet then needs the image's USER to be non-numeric-root). */
+static void run_as(struct jb *b, json_object *s, const struct manifest_params *p) {
+        long long uid = p->run_as_user == 0 ? MANIFEST_RUN_AS_USER : p->run_as_user;
+
+        jset(b, s, "runAsNonRoot", JBOOL(b, true));
+        if (uid == MANIFEST_RUN_AS_AUTO)
+                return;
+        jset(b, s, "runAsUser", JINT(b, uid));
+        jset(b, s, "runAsGroup", JINT(b, uid));
+}
+
+static json_object *container_security(struct jb *b, const struct manifest_params *p) {
         json_object *s = JOBJ(b), *caps;
 
         jset(b, s, "allowPrivilegeEscalation", JBOOL(b, false));
         jset(b, s, "readOnlyRootFilesystem", JBOOL(b, true));
-        jset(b, s, "runAsNonRoot", JBOOL(b, true));
-        jset(b, s, "runAsUser", JINT(b, MANIFEST_RUN_AS_USER));
-        jset(b, s, "runAsGroup", JINT(b, MANIFEST_RUN_AS_USER));
+        run_as(b, s, p);
         caps = jset(b, s, "capabilities", JOBJ(b));
         jset(b, caps, "drop", str_array(b, (const char *const[]){ "ALL" }, 1));
         jset_str(b, jset(b, s, "seccompProfile", JOBJ(b)), "type", "RuntimeDefault");
@@ -206,7 +255,7 @@ static json_object *container(struct jb *b, const struct manifest_params *p, con
         if (ro)
                 jset(b, m, "readOnly", JBOOL(b, true));
         jset(b, c, "resources", resources(b, p));
-        jset(b, c, "securityContext", container_security(b));
+        jset(b, c, "securityContext", container_security(b, p));
         return c;
 }
 
@@ -265,12 +314,10 @@ static json_object *tolerations(struct jb *b, const struct manifest_params *p) {
         return a;
 }
 
-static json_object *pod_security(struct jb *b) {
+static json_object *pod_security(struct jb *b, const struct manifest_params *p) {
         json_object *s = JOBJ(b);
 
-        jset(b, s, "runAsNonRoot", JBOOL(b, true));
-        jset(b, s, "runAsUser", JINT(b, MANIFEST_RUN_AS_USER));
-        jset(b, s, "runAsGroup", JINT(b, MANIFEST_RUN_AS_USER));
+        run_as(b, s, p);
         jset_str(b, jset(b, s, "seccompProfile", JOBJ(b)), "type", "RuntimeDefault");
         return s;
 }
@@ -297,7 +344,7 @@ static json_object *pod_spec(struct jb *b, const struct manifest_params *p) {
         jset_str(b, jset(b, s, "nodeSelector", JOBJ(b)), p->label_key, p->label_value);
         jset(b, s, "affinity", affinity(b, p));
         pod_options(b, s, p);
-        jset(b, s, "securityContext", pod_security(b));
+        jset(b, s, "securityContext", pod_security(b, p));
         vol = jpush(b, jset(b, s, "volumes", JARR(b)), JOBJ(b));
         jset_str(b, vol, "name", MANIFEST_VOLUME);
         jset_str(b, jset(b, vol, "emptyDir", JOBJ(b)), "sizeLimit", "16Mi");
@@ -333,13 +380,32 @@ static int check_strings(const char *what, const char *const *v, size_t n, char 
         return 0;
 }
 
-static int check_resources(const struct manifest_params *p, char **ret_cause) {
-        const char *q[] = { p->cpu_request, p->memory_request, p->cpu_limit, p->memory_limit };
+/* The API server refuses a request above its limit ("must be less than or equal to"). */
+static int check_pair(const char *what, const char *req, const char *def_req, const char *lim,
+                      const char *def_lim, char **ret_cause) {
+        int64_t r, l;
 
-        for (size_t i = 0; i < ELEMENTSOF(q); i++)
-                if (q[i] && !manifest_quantity_valid(q[i]))
-                        return cause_fmt(ret_cause, "invalid resource quantity '%s'", q[i]);
+        req = req ? req : def_req;
+        lim = lim ? lim : def_lim;
+        if (manifest_quantity_milli(req, &r) < 0)
+                return cause_fmt(ret_cause, "invalid resource quantity '%s'", req);
+        if (manifest_quantity_milli(lim, &l) < 0)
+                return cause_fmt(ret_cause, "invalid resource quantity '%s'", lim);
+        if (r > l)
+                return cause_fmt(ret_cause, "%s request '%s' is more than its limit '%s'", what, req, lim);
         return 0;
+}
+
+static int check_resources(const struct manifest_params *p, char **ret_cause) {
+        int r = check_pair("cpu", p->cpu_request, MANIFEST_CPU_REQUEST_DEFAULT, p->cpu_limit,
+                           MANIFEST_CPU_LIMIT_DEFAULT, ret_cause);
+
+        if (r >= 0)
+                r = check_pair("memory", p->memory_request, MANIFEST_MEMORY_REQUEST_DEFAULT, p->memory_limit,
+                               MANIFEST_MEMORY_LIMIT_DEFAULT, ret_cause);
+        if (r >= 0 && p->run_as_user < 0 && p->run_as_user != MANIFEST_RUN_AS_AUTO)
+                return cause_fmt(ret_cause, "run_as_user %lld is negative", p->run_as_user);
+        return r;
 }
 
 static int check_params(const struct manifest_params *p, char **ret_cause) {
@@ -358,6 +424,9 @@ static int check_params(const struct manifest_params *p, char **ret_cause) {
                 return r;
         if (p->n_nodes == 0 || !p->nodes)
                 return cause_fmt(ret_cause, "no node needs batch %u", p->batch);
+        if (p->n_nodes > MANIFEST_NODES_PER_DAEMONSET)
+                return cause_fmt(ret_cause, "%zu nodes in one DaemonSet, more than %d", p->n_nodes,
+                                 MANIFEST_NODES_PER_DAEMONSET);
         if (p->helper_image && isempty(p->helper_image))
                 return cause_fmt(ret_cause, "empty helper image");
         r = check_images(p, ret_cause);

@@ -142,6 +142,9 @@ static void write_last_run(FILE *f, const struct tracker_history *h) {
                 return;
         gauge(f, "clyde_seed_pull_failures", "Node x image pulls that failed in the last finished run.",
               (int64_t) h->failures);
+        gauge(f, "clyde_seed_pulls_not_applicable",
+              "Node x image pulls of the last finished run skipped: no image variant for the node's platform.",
+              (int64_t) h->not_applicable);
         gauge(f, "clyde_seed_run_duration_seconds", "Duration of the last finished run.",
               h->finished_at >= h->started_at ? h->finished_at - h->started_at : 0);
         for (int p = TRACKER_PHASE_SELECT; p < TRACKER_PHASE_DONE; p++) {

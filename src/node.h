@@ -30,6 +30,11 @@ struct node_info {
         bool unschedulable;  /* spec.unschedulable (cordoned) */
         bool deleting;       /* metadata.deletionTimestamp set */
         bool control_plane;  /* node-role.kubernetes.io/control-plane or /master label */
+        /* Nodes that run no DaemonSet pod: NODE_VIRTUAL_KUBELET (label
+         * type=virtual-kubelet: ACI virtual nodes and other virtual-kubelet providers),
+         * NODE_VIRTUAL_FARGATE (eks.amazonaws.com/compute-type=fargate). */
+        enum node_virtual { NODE_REAL, NODE_VIRTUAL_KUBELET, NODE_VIRTUAL_FARGATE } virtual_kind;
+        bool autopilot;      /* label cloud.google.com/gke-autopilot: a GKE Autopilot node */
         bool selected;       /* matches the configured node_selector (true when none) */
         char *seeder_label;  /* value of the configured seeder label key, NULL when absent */
         bool owned;          /* carries clyde-seed's ownership annotation */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cleanup: delete this run's DaemonSets and any orphan left by an earlier run, report per
  * image and per failure, record the run in the history and end it. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -98,6 +98,28 @@ static void report_failures(const struct tracker_run *run) {
         }
 }
 
+static unsigned count_state(const struct tracker_run *run, enum tracker_state st) {
+        unsigned n = 0;
+
+        for (size_t j = 0; j < run->n_results; j++)
+                n += run->results[j].state == st;
+        return n;
+}
+
+/* Platform mismatches are reported, not failures: the image has no variant to pull. */
+static void report_not_applicable(const struct tracker_run *run) {
+        for (size_t i = 0; i < run->n_images; i++) {
+                size_t n = 0;
+                for (size_t j = 0; j < run->n_results; j++)
+                        n += run->results[j].image == i && run->results[j].state == TRACKER_STATE_NOT_APPLICABLE;
+                if (n == 0)
+                        continue;
+                struct log_fields f = { .image = run->images[i].ref, .result = "not-applicable" };
+                log_fields(LOG_NOTICE, &f, "image %s: not applicable (platform) on %zu seeder%s: no variant for their "
+                           "OS/architecture", run->images[i].ref, n, n == 1 ? "" : "s");
+        }
+}
+
 /* Logs per image how many seeders hold it, and every failure. Returns the failures. */
 static unsigned summarize(struct machine *m) {
         struct tracker_run *run = m->tracker->run;
@@ -125,6 +147,7 @@ static unsigned summarize(struct machine *m) {
                 failures += run->results[j].state == TRACKER_STATE_FAILED ||
                             run->results[j].state == TRACKER_STATE_WAITING;
         report_failures(run);
+        report_not_applicable(run);
         return failures;
 }
 
@@ -139,6 +162,7 @@ static int finish(struct machine *m, unsigned failures) {
                 .seeders = (unsigned) m->tracker->n_seeders,
                 .images = (unsigned) run->n_images,
                 .failures = failures,
+                .not_applicable = count_state(run, TRACKER_STATE_NOT_APPLICABLE),
         };
         struct log_fields f = { .result = tracker_outcome_to_string(h.result),
                                 .message_id = CLYDE_MSGID_RUN_FINISHED };
@@ -158,8 +182,10 @@ static int finish(struct machine *m, unsigned failures) {
         if (r < 0)
                 return r;
         log_fields(failures ? LOG_WARNING : LOG_NOTICE, &f,
-                   "run %s finished: %zu seeders (target %u), %zu images, %u failures, %u nodes lost, %lld s",
-                   run->id, m->tracker->n_seeders, run->target, run->n_images, failures, m->nodes_lost,
+                   "run %s finished: %zu seeders (target %u), %zu images, %u failures, %u not applicable, "
+                   "%u nodes lost, %lld s",
+                   run->id, m->tracker->n_seeders, run->target, run->n_images, failures, h.not_applicable,
+                   m->nodes_lost,
                    (long long) (now - run->started_at));
         m->last_target = run->target;
         tracker_run_end(m->tracker);

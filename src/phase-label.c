@@ -3,7 +3,7 @@
  * bounded concurrent batches; dropped ones lose them through a read-check-patch that
  * touches only labels carrying our annotation. Progress is persisted per batch; every
  * patch is idempotent, so a resumed run may safely send one again. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +84,50 @@ int label_remove(struct machine *m, const char *node) {
                                       .owner_annotation_key = CLYDE_OWNER_ANNOTATION };
 
         return kube_update_node(m->kube, node, &f, drop_modify, kv, 0);
+}
+
+struct names {
+        char **v;
+        size_t n;
+};
+
+static int on_owned_node(struct node_info *n, void *userdata) {
+        struct names *l = userdata;
+        char **nv;
+
+        if (!n->owned)
+                return 0; /* labelled by someone else: never ours to remove */
+        nv = realloc(l->v, (l->n + 1) * sizeof(char *));
+        if (!nv)
+                return -ENOMEM;
+        l->v = nv;
+        l->v[l->n++] = TAKE_PTR(n->name);
+        return 0;
+}
+
+int label_remove_all(struct machine *m) {
+        struct kube_node_filter f = { .seeder_label_key = m->config->label_key,
+                                      .owner_annotation_key = CLYDE_OWNER_ANNOTATION };
+        struct kube_list_options lo = { .label_selector = m->config->label, .limit = (unsigned) m->config->page_size };
+        struct names l = {};
+        int r;
+
+        r = kube_list_nodes(m->kube, &lo, &f, on_owned_node, NULL, &l, NULL);
+        if (r < 0)
+                log_error_errno(r, "cannot list seeder nodes: %s", machine_api_error(m, r));
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                r = label_remove(m, l.v[i]);
+                if (r == -ENOENT)
+                        r = 0;
+                if (r < 0)
+                        log_error_errno(r, "node '%s': cannot remove the label: %s", l.v[i], machine_api_error(m, r));
+                else if (r == 0)
+                        log_info("node '%s': removed %s", l.v[i], m->config->label);
+        }
+        for (size_t i = 0; i < l.n; i++)
+                free(l.v[i]);
+        free(l.v);
+        return r < 0 ? r : 0;
 }
 
 static int drop_one(struct machine *m, struct tracker_plan_entry *e) {

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* preload: decide which seeder still needs which image, record that, then create one
- * DaemonSet per batch of images, restricted to the seeders that need the batch. The
- * DaemonSet names are persisted before they are created; a create that finds the
- * DaemonSet already there (a resumed run) is fine. */
-#include "machine.h"
+/* preload: decide which seeder still needs which image, record that, then start the
+ * first batch each seeder needs (stage-run.c: one DaemonSet per batch and group of at
+ * most MANIFEST_NODES_PER_DAEMONSET seeders; verify starts the later batches). */
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "macro.h"
 #include "manifest.h"
 #include "resolve.h"
+#include "stage-run.h"
 #include "util.h"
 
 /* Whether the tracker's record (or the node itself, for a digest) shows the image held
@@ -127,122 +127,8 @@ static int decide(struct machine *m) {
         return 0;
 }
 
-/* Seeders with a waiting result for an image in [first, first + n). Borrowed names. */
-static int batch_nodes(const struct tracker_run *run, size_t first, size_t n, const char ***ret,
-                       size_t *ret_n) {
-        const char **l = NULL;
-        size_t k = 0;
-
-        for (size_t i = 0; i < run->n_results; i++) {
-                const struct tracker_result *res = &run->results[i];
-                if (res->state != TRACKER_STATE_WAITING || res->image < first || res->image >= first + n)
-                        continue;
-                if (k > 0 && streq(l[k - 1], res->node))
-                        continue; /* results of one node are adjacent */
-                bool seen = false;
-                for (size_t j = 0; j < k && !seen; j++)
-                        seen = streq(l[j], res->node);
-                if (seen)
-                        continue;
-                const char **nl = realloc(l, (k + 1) * sizeof(char *));
-                if (!nl) {
-                        free(l);
-                        return -ENOMEM;
-                }
-                l = nl;
-                l[k++] = res->node;
-        }
-        *ret = l;
-        *ret_n = k;
-        return 0;
-}
-
-/* One DaemonSet: the images of mask (bits over the batch) on nodes. Group 0 keeps the
- * batch's own name; further groups (seeders that may not run every image) get their own. */
-static int create_ds(struct machine *m, const struct toleration *tols, size_t n_tols, unsigned b, unsigned g,
-                     char **names, char **pull, size_t n, const struct resolve_group *grp) {
-        const struct config *c = m->config;
-        struct tracker_run *run = m->tracker->run;
-        _cleanup_(freep) char *ds = NULL, *cause = NULL;
-        const char *imgs[64], *cnames[64];
-        size_t k = 0, n_secrets = 0;
-        json_object *o = NULL;
-        int r;
-
-        for (size_t i = 0; i < n; i++)
-                if (grp->mask & (UINT64_C(1) << i)) {
-                        imgs[k] = pull[i];
-                        cnames[k++] = names[i];
-                }
-        r = manifest_daemonset_name(run->id, b + 1000 * g, &ds, &cause);
-        if (r < 0)
-                return log_error_errno(r, "DaemonSet name: %s", strempty(cause));
-        while (c->image_pull_secrets && c->image_pull_secrets[n_secrets])
-                n_secrets++;
-        struct manifest_params p = {
-                .namespace = c->namespace, .name = ds, .run_id = run->id, .batch = b,
-                .images = imgs, .container_names = cnames, .n_images = k,
-                .label_key = c->label_key, .label_value = c->label_value,
-                .nodes = grp->nodes, .n_nodes = grp->n_nodes, .helper_image = c->helper_image,
-                .tolerations = tols, .n_tolerations = n_tols,
-                .pull_secrets = (const char *const *) c->image_pull_secrets, .n_pull_secrets = n_secrets,
-                .priority_class = c->priority_class,
-        };
-        r = manifest_build(&p, &o, &cause);
-        if (r < 0)
-                return log_error_errno(r, "DaemonSet '%s': %s", ds, strempty(cause));
-        /* Persist the name before creating it: a crash in between leaves no orphan unknown. */
-        if (tracker_run_add_daemonset(run, ds) == 0) {
-                r = machine_persist(m);
-                if (r < 0)
-                        goto out;
-        }
-        r = kube_create_daemonset(m->kube, c->namespace, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-        if (r == -EEXIST)
-                r = 0;
-        if (r < 0)
-                log_error_errno(r, "cannot create DaemonSet '%s': %s", ds, machine_api_error(m, r));
-        else
-                log_info("DaemonSet '%s': %zu images on %zu seeders", ds, k, grp->n_nodes);
-out:
-        json_object_put(o);
-        return r;
-}
-
-static int create_batch(struct machine *m, const struct toleration *tols, size_t n_tols, unsigned b,
-                        size_t first, size_t n) {
-        struct tracker_run *run = m->tracker->run;
-        _cleanup_(freep) const char **nodes = NULL;
-        _cleanup_(strv_freep) char **names = NULL, **pull = NULL;
-        struct resolve_group *groups = NULL;
-        const char *refs[64];
-        size_t n_nodes = 0, n_groups = 0;
-        int r;
-
-        r = batch_nodes(run, first, n, &nodes, &n_nodes);
-        if (r < 0 || n_nodes == 0)
-                return r;
-        r = machine_check_access(m);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++)
-                refs[i] = run->images[first + i].ref;
-        r = images_container_names(refs, n, &names);
-        if (r >= 0) /* names from the references as written; pulls by resolved digest */
-                r = resolve_pull_refs(run, first, n, &pull);
-        if (r >= 0)
-                r = resolve_batch_groups(run, first, n, nodes, n_nodes, &groups, &n_groups);
-        for (size_t g = 0; r >= 0 && g < n_groups; g++)
-                r = create_ds(m, tols, n_tols, b, (unsigned) g, names, pull, n, &groups[g]);
-        resolve_groups_free(groups, n_groups);
-        return r;
-}
-
 int phase_preload(struct machine *m) {
         struct tracker_run *run = m->tracker->run;
-        _cleanup_(freep) struct toleration *tols = NULL;
-        _cleanup_(freep) char *cause = NULL;
-        size_t n_tols = 0, n_batches = 0, per = (size_t) m->config->images_per_daemonset;
         int r;
 
         if (run->n_images == 0) {
@@ -253,42 +139,23 @@ int phase_preload(struct machine *m) {
                 if (r < 0)
                         return r;
         }
-        while (m->config->tolerations && m->config->tolerations[n_tols])
-                n_tols++;
-        r = toleration_parse_many((const char *const *) m->config->tolerations, n_tols, &tols, &cause);
-        if (r < 0)
-                return log_error_errno(r, "tolerations: %s", strempty(cause));
-        (void) manifest_batch_count(run->n_images, per, &n_batches);
-        for (size_t b = 0; b < n_batches && r >= 0; b++) {
-                size_t first, n;
-                (void) manifest_batch_range(run->n_images, per, b, &first, &n);
-                r = create_batch(m, tols, n_tols, (unsigned) b, first, n);
-        }
-        toleration_array_free(TAKE_PTR(tols), n_tols);
-        return r;
+        /* The first batches of every seeder; verify starts the next ones as they finish. */
+        return stage_run_start(m);
 }
 
 int phase_preload_plan(struct machine *m, size_t *ret_daemonsets, size_t *ret_pulls) {
         struct tracker_run *run = m->tracker->run;
-        size_t n_batches = 0, ds = 0, pulls = 0;
+        size_t pulls = 0;
         int r;
 
         r = decide(m);
         if (r < 0)
                 return r;
-        (void) manifest_batch_count(run->n_images, (size_t) m->config->images_per_daemonset, &n_batches);
-        for (size_t b = 0; b < n_batches; b++) {
-                _cleanup_(freep) const char **nodes = NULL;
-                size_t first, n, n_nodes = 0;
-                (void) manifest_batch_range(run->n_images, (size_t) m->config->images_per_daemonset, b, &first, &n);
-                r = batch_nodes(run, first, n, &nodes, &n_nodes);
-                if (r < 0)
-                        return r;
-                ds += n_nodes > 0;
-        }
+        r = stage_run_count(m, ret_daemonsets);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < run->n_results; i++)
                 pulls += run->results[i].state == TRACKER_STATE_WAITING;
-        *ret_daemonsets = ds;
         *ret_pulls = pulls;
         return 0;
 }

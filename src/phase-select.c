@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* select: read the nodes, decide with select_plan(), record the plan in the tracker. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -107,20 +107,6 @@ static enum tracker_action to_tracker_action(enum select_action a) {
         }
 }
 
-static int tolerations_parse(const struct config *c, struct toleration **ret, size_t *ret_n) {
-        _cleanup_(freep) char *cause = NULL;
-        size_t n = 0;
-        int r;
-
-        while (c->tolerations && c->tolerations[n])
-                n++;
-        r = toleration_parse_many((const char *const *) c->tolerations, n, ret, &cause);
-        if (r < 0)
-                return log_error_errno(r, "tolerations: %s", strempty(cause));
-        *ret_n = n;
-        return 0;
-}
-
 static void log_decision(const struct select_entry *e) {
         struct log_fields f = { .node = e->node, .result = select_action_to_string(e->action) };
 
@@ -212,6 +198,20 @@ static void log_summary(const struct select_plan *p) {
                             p->seeders, p->target);
 }
 
+/* GKE Autopilot refuses what clyde-seed does: labelling nodes and pods with a custom
+ * nodeSelector. Refuse at once (exit 78) instead of failing on the first write. */
+static int refuse_autopilot(const struct node_set *s) {
+        for (size_t i = 0; i < s->n; i++)
+                if (s->nodes[i].autopilot) {
+                        log_error("node '%s' has the label cloud.google.com/gke-autopilot: this is a GKE Autopilot "
+                                  "cluster, which forbids changing node labels and custom node selectors, both of "
+                                  "which clyde-seed needs; it cannot run here (use a GKE Standard node pool)",
+                                  s->nodes[i].name);
+                        return -EMEDIUMTYPE;
+                }
+        return 0;
+}
+
 int phase_select(struct machine *m) {
         const struct config *c = m->config;
         _cleanup_(node_set_done) struct node_set s = {};
@@ -222,7 +222,7 @@ int phase_select(struct machine *m) {
         size_t n_tols = 0;
         int r;
 
-        r = tolerations_parse(c, &tols, &n_tols);
+        r = machine_tolerations(m, &tols, &n_tols);
         if (r < 0)
                 return r;
         r = list_nodes(m, &s);
@@ -230,9 +230,16 @@ int phase_select(struct machine *m) {
                 toleration_array_free(TAKE_PTR(tols), n_tols);
                 return log_error_errno(r, "cannot list nodes: %s", machine_api_error(m, r));
         }
+        r = refuse_autopilot(&s);
+        if (r < 0) {
+                toleration_array_free(TAKE_PTR(tols), n_tols);
+                return r;
+        }
         tracked = calloc(m->tracker->n_seeders + 1, sizeof(char *));
-        if (!tracked)
+        if (!tracked) {
+                toleration_array_free(TAKE_PTR(tols), n_tols);
                 return -ENOMEM;
+        }
         for (size_t i = 0; i < m->tracker->n_seeders; i++)
                 tracked[i] = m->tracker->seeders[i].node;
         struct select_input in = {

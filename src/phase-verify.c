@@ -2,7 +2,7 @@
 /* verify: follow the run's pods (list, then watch; polling when watching fails) and turn
  * each seeder x image into pulled (digest from imageID), failed (reason) or, at the end,
  * timed out / node lost. */
-#include "machine.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "manifest.h"
 #include "macro.h"
 #include "pullstate.h"
+#include "stage-run.h"
 #include "util.h"
 
 struct verify {
@@ -84,6 +85,9 @@ static void settle(struct verify *v, struct tracker_result *res, enum tracker_st
 
         if (state == TRACKER_STATE_PULLED)
                 log_fields(LOG_INFO, &f, "node '%s': pulled %s (%s)", res->node, ref, strempty(digest));
+        else if (state == TRACKER_STATE_NOT_APPLICABLE)
+                log_fields(LOG_NOTICE, &f, "node '%s': %s not applicable (platform): %s", res->node, ref,
+                           strempty(message));
         else if (state == TRACKER_STATE_NODE_LOST)
                 log_fields(LOG_WARNING, &f, "node '%s': %s not pulled: %s; the next run replaces it", res->node,
                            ref, strempty(reason));
@@ -93,6 +97,7 @@ static void settle(struct verify *v, struct tracker_result *res, enum tracker_st
                            strempty(message));
         }
         (void) tracker_result_set(v->run, res->node, res->image, state, digest, reason, message);
+        stage_run_settled(v->m, res->node, res->image);
         v->waiting--;
         v->dirty = true;
         v->last_progress = now_seconds();
@@ -118,6 +123,9 @@ static void observe_container(struct verify *v, const char *node, size_t b,
         case PULL_FAILED:
                 settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, c->message);
                 break;
+        case PULL_NOT_APPLICABLE:
+                settle(v, res, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform", c->message);
+                break;
         case PULL_WAITING:
                 /* Keep the latest reason so a timeout can say what was going on. */
                 if (c->reason && !streq_ptr(res->reason, c->reason))
@@ -129,12 +137,17 @@ static void observe_container(struct verify *v, const char *node, size_t b,
 
 /* The helper init container failing means none of the pod's images can come. */
 static void observe_init(struct verify *v, const char *node, size_t b, const struct kube_container *c) {
-        if (pull_classify(c->image_id, c->reason, c->message) != PULL_FAILED)
+        enum pull_verdict pv = pull_classify(c->image_id, c->reason, c->message);
+
+        /* The helper has no variant for the node: none of the pod's images can run. */
+        if (pv != PULL_FAILED && pv != PULL_NOT_APPLICABLE)
                 return;
         for (size_t i = 0; b < v->n_batches && v->names[b][i]; i++) {
                 struct tracker_result *res = tracker_result_find(v->run, node, v->first[b] + i);
                 if (res && res->state == TRACKER_STATE_WAITING)
-                        settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason, "helper image cannot be pulled");
+                        settle(v, res, TRACKER_STATE_FAILED, NULL, c->reason,
+                               pv == PULL_FAILED ? "helper image cannot be pulled"
+                                                 : "helper image has no variant for this node's platform");
         }
 }
 
@@ -158,18 +171,30 @@ static int on_pod(struct kube_pod *p, void *userdata) {
         return 0;
 }
 
+static bool pod_still_needed(const struct verify *v, const struct kube_pod *p) {
+        char *end;
+        unsigned long b;
+
+        if (p->n_label_values < 1 || !p->label_values[0])
+                return true;
+        b = strtoul(p->label_values[0], &end, 10);
+        return *end || stage_run_waiting(v->m, p->node_name, b);
+}
+
 static int on_event(const struct kube_event *e, void *userdata) {
         struct verify *v = userdata;
 
         if (e->kind == KUBE_KIND_POD && e->pod && e->type != KUBE_DELETED)
                 observe_pod(v, e->pod);
-        /* A puller pod that goes away mid-run usually means its node went away. */
-        if (e->kind == KUBE_KIND_POD && e->type == KUBE_DELETED && e->pod && e->pod->node_name) {
+        /* A puller pod that goes away while its node still waits for its batch usually
+         * means the node went away (a DaemonSet whose seeders are done is deleted). */
+        if (e->kind == KUBE_KIND_POD && e->type == KUBE_DELETED && e->pod && e->pod->node_name &&
+            pod_still_needed(v, e->pod)) {
                 free(v->suspect);
                 v->suspect = strdup(e->pod->node_name);
                 return -ECANCELED;
         }
-        return v->waiting == 0 ? -ECANCELED : 0;
+        return v->waiting == 0 || stage_run_due(v->m) ? -ECANCELED : 0;
 }
 
 static const char *const pod_label_keys[] = { CLYDE_BATCH_LABEL };
@@ -295,6 +320,12 @@ static int verify_loop(struct verify *v, const char *selector) {
                                 return r;
                         v->dirty = false;
                 }
+                if (stage_run_due(v->m)) {
+                        r = stage_run_flush(v->m);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (v->suspect) {
                         check_node(v, v->suspect);
                         free(TAKE_PTR(v->suspect));
@@ -310,7 +341,8 @@ static int verify_loop(struct verify *v, const char *selector) {
                         time_out(v);
                         break;
                 }
-                r = watch_pods(v, selector, (unsigned) MIN(left, 60));
+                /* A batch done somewhere: come back soon to start the next one there. */
+                r = watch_pods(v, selector, (unsigned) MIN(left, stage_run_pending(v->m) ? 1 : 60));
                 if (r == -ESTALE || (r < 0 && r != -EACCES)) {
                         if (r != -ESTALE)
                                 log_warning("watching pods failed (%s), listing again", machine_api_error(v->m, r));
@@ -336,6 +368,12 @@ int phase_verify(struct machine *m) {
         r = verify_init(&v, m);
         if (r < 0)
                 return r;
+        /* A resumed run: start the DaemonSets again from the recorded results. */
+        if (v.waiting > 0 && !m->stages) {
+                r = stage_run_start(m);
+                if (r < 0)
+                        return r;
+        }
         if (v.waiting == 0) {
                 log_info("nothing to wait for");
                 record_digests(m);

@@ -32,6 +32,21 @@ bool pull_error_is_permanent(const char *message) {
         return false;
 }
 
+bool pull_error_is_platform(const char *message) {
+        static const char *const phrases[] = {
+                "no match for platform in manifest",
+                "no image found in manifest list for architecture",
+                "no matching manifest for",
+        };
+
+        if (isempty(message))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(phrases); i++)
+                if (contains_nocase(message, phrases[i]))
+                        return true;
+        return false;
+}
+
 enum pull_verdict pull_classify(const char *image_id, const char *reason, const char *message) {
         static const char *const fatal[] = { "InvalidImageName", "ErrImageNeverPull",
                                              "SignatureValidationFailed" };
@@ -43,6 +58,10 @@ enum pull_verdict pull_classify(const char *image_id, const char *reason, const 
         for (size_t i = 0; i < ELEMENTSOF(fatal); i++)
                 if (streq(reason, fatal[i]))
                         return PULL_FAILED;
+        /* containerd's platform error ends in "not found": look for it first. */
+        if ((streq(reason, "ErrImagePull") || streq(reason, "ImagePullBackOff")) &&
+            pull_error_is_platform(message))
+                return PULL_NOT_APPLICABLE;
         if ((streq(reason, "ErrImagePull") || streq(reason, "ImagePullBackOff")) &&
             pull_error_is_permanent(message))
                 return PULL_FAILED;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by phase-resolve.c and resolve-judge.c. */
+/* Shared by resolve.c and resolve-judge.c. */
 #pragma once
 
 #include "resolve.h"

@@ -8,7 +8,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "machine.h"
+#include "run.h"
 
 struct resolve;
 

@@ -124,6 +124,10 @@ static bool ineligible(const struct select_input *in, const struct node_info *n,
                 snprintf(buf, size, "cordoned");
         else if (n->ready != NODE_READY_TRUE)
                 snprintf(buf, size, "NotReady");
+        else if (n->virtual_kind == NODE_VIRTUAL_KUBELET)
+                snprintf(buf, size, "virtual node (type=virtual-kubelet): runs no DaemonSet pods");
+        else if (n->virtual_kind == NODE_VIRTUAL_FARGATE)
+                snprintf(buf, size, "EKS Fargate node: runs no DaemonSet pods");
         else if (!n->os || !streq(n->os, "linux"))
                 snprintf(buf, size, "os '%s' is not linux", n->os ? n->os : "(unset)");
         else if (!n->selected)

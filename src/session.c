@@ -9,7 +9,6 @@
 #include "config-keys.h"
 #include "exitcode.h"
 #include "log.h"
-#include "machine.h"
 #include "macro.h"
 #include "util.h"
 
@@ -70,7 +69,7 @@ int session_connect(struct session *s) {
                              &s->target, &cause);
         if (r < 0) {
                 log_error("%s", cause ? cause : strerror(-r));
-                return r == -ENOMEM ? EXIT_PARTIAL : EXIT_CONFIG;
+                return r == -ENOMEM ? EXIT_SOFTWARE : EXIT_CONFIG;
         }
         if (s->target->insecure)
                 log_warning("TLS verification of %s is OFF (insecure-skip-tls-verify in %s)", s->target->server,
@@ -101,7 +100,7 @@ static int load_tracker(struct session *s) {
 
         r = tracker_load(path, &s->tracker, &cause);
         if (r == -ENOMEM)
-                return EXIT_PARTIAL;
+                return EXIT_SOFTWARE;
         if (r < 0 && r != -ENOENT) {
                 log_warning("tracker %s", cause ? cause : strerror(-r));
                 if (tracker_set_aside(path, now_seconds(), &aside) >= 0)
@@ -114,7 +113,7 @@ static int load_tracker(struct session *s) {
         if (!s->tracker) {
                 s->tracker = tracker_new();
                 if (!s->tracker)
-                        return EXIT_PARTIAL;
+                        return EXIT_SOFTWARE;
         }
         return 0;
 }
@@ -128,7 +127,7 @@ static int check_cluster_by_url(struct session *s) {
                           s->config->tracker_file, s->tracker->server, s->tracker->uid, s->target->server);
                 return EXIT_CONFIG;
         }
-        return tracker_set_cluster(s->tracker, s->target->server, s->tracker->uid) < 0 ? EXIT_PARTIAL : 0;
+        return tracker_set_cluster(s->tracker, s->target->server, s->tracker->uid) < 0 ? EXIT_SOFTWARE : 0;
 }
 
 static int check_cluster(struct session *s) {
@@ -157,10 +156,8 @@ static int check_cluster(struct session *s) {
                           strempty(cause));
                 return EXIT_CONFIG;
         }
-        if (r < 0)
-                return EXIT_PARTIAL;
-        if (tracker_set_cluster(s->tracker, s->target->server, s->cluster_uid) < 0)
-                return EXIT_PARTIAL;
+        if (r < 0 || tracker_set_cluster(s->tracker, s->target->server, s->cluster_uid) < 0)
+                return EXIT_SOFTWARE; /* out of memory, or a server URL the tracker refuses */
         return 0;
 }
 
@@ -184,6 +181,11 @@ int session_tracker(struct session *s, bool lock) {
         if (r != 0)
                 return r;
         return check_cluster(s);
+}
+
+size_t session_http_counters(const struct session *s, const struct http_counter **ret) {
+        *ret = NULL;
+        return s->kube ? http_client_counters(kube_http(s->kube), ret) : 0;
 }
 
 void session_done(struct session *s) {

@@ -34,4 +34,8 @@ int session_connect(struct session *s);
  * aside; then checks the tracker belongs to this cluster. Returns 0 or an exit code. */
 int session_tracker(struct session *s, bool lock);
 
+/* The API client's request counters (borrowed, valid until session_done()); 0 and NULL
+ * before session_connect(). */
+size_t session_http_counters(const struct session *s, const struct http_counter **ret);
+
 void session_done(struct session *s);

@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "exitcode.h"
-#include "json-stream.h"
+#include "json-util.h"
 #include "log.h"
-#include "machine.h"
-#include "resolve.h"
 #include "macro.h"
+#include "phase.h"
+#include "resolve.h"
 #include "util.h"
 
 static void fmt_time(int64_t t, char *buf, size_t size) {
@@ -59,15 +59,42 @@ out:
         free(rows);
 }
 
+/* The run in progress: pulls per state, and each seeder x image without a variant for
+ * the seeder's platform (not a failure). */
+static void show_run_results(const struct tracker_run *run) {
+        size_t count[_TRACKER_STATE_MAX] = { 0 };
+        bool any = false;
+
+        if (!run || run->n_results == 0)
+                return;
+        for (size_t i = 0; i < run->n_results; i++)
+                if ((unsigned) run->results[i].state < _TRACKER_STATE_MAX)
+                        count[run->results[i].state]++;
+        printf("pulls    ");
+        for (int s = 0; s < _TRACKER_STATE_MAX; s++)
+                printf(" %s %zu", tracker_state_to_string((enum tracker_state) s), count[s]);
+        printf("\n");
+        for (size_t i = 0; i < run->n_results; i++) {
+                const struct tracker_result *res = &run->results[i];
+                if (res->state != TRACKER_STATE_NOT_APPLICABLE)
+                        continue;
+                if (!any)
+                        printf("\n%-32s %-56s %s\n", "SEEDER", "IMAGE", "NOT APPLICABLE (PLATFORM)");
+                any = true;
+                printf("%-32s %-56s %s\n", res->node, run->images[res->image].ref, strempty(res->message));
+        }
+}
+
 static void show_history(const struct tracker *t) {
-        printf("\n%-22s %-21s %-8s %-8s %-8s %-7s %s\n", "RUN", "STARTED", "SECONDS", "RESULT", "SEEDERS",
-               "IMAGES", "FAILURES");
+        printf("\n%-22s %-21s %-8s %-8s %-8s %-7s %-8s %s\n", "RUN", "STARTED", "SECONDS", "RESULT", "SEEDERS",
+               "IMAGES", "FAILURES", "N/A(PLATFORM)");
         for (size_t i = t->n_history; i > 0; i--) {
                 const struct tracker_history *h = &t->history[i - 1];
                 char at[32];
                 fmt_time(h->started_at, at, sizeof(at));
-                printf("%-22s %-21s %-8lld %-8s %-8u %-7u %u\n", h->id, at, (long long) (h->finished_at - h->started_at),
-                       tracker_outcome_to_string(h->result), h->seeders, h->images, h->failures);
+                printf("%-22s %-21s %-8lld %-8s %-8u %-7u %-8u %u\n", h->id, at,
+                       (long long) (h->finished_at - h->started_at), tracker_outcome_to_string(h->result), h->seeders,
+                       h->images, h->failures, h->not_applicable);
         }
 }
 
@@ -88,7 +115,7 @@ int status_show(const struct config *c, bool json) {
         if (json) {
                 r = tracker_to_json_string(t, true, &text, &cause);
                 if (r < 0)
-                        return EXIT_PARTIAL;
+                        return EXIT_SOFTWARE;
                 printf("%s\n", text);
                 return EXIT_DONE;
         }
@@ -99,6 +126,7 @@ int status_show(const struct config *c, bool json) {
                        (unsigned long long) t->run->step);
         else
                 printf("run       none in progress\n");
+        show_run_results(t->run);
         show_seeders(t);
         show_images(t);
         show_history(t);
@@ -154,18 +182,16 @@ static void print_plan_json(const struct machine *m, size_t ds, size_t pulls) {
 }
 
 int status_plan(struct session *s, bool json) {
-        struct machine m = {
-                .config = s->config, .kube = s->kube, .tracker = s->tracker,
-                .tracker_path = s->config->tracker_file, .images = s->images, .dry_run = true,
-        };
+        struct machine m;
         size_t ds = 0, pulls = 0;
         int r;
 
         /* Everything below happens in memory only: dry_run never persists. */
+        machine_init(&m, s, true);
         tracker_run_end(s->tracker);
         r = tracker_run_start(s->tracker, "plan", now_seconds());
         if (r < 0)
-                return EXIT_PARTIAL;
+                return EXIT_SOFTWARE;
         r = phase_select(&m);
         if (r >= 0)
                 r = phase_preload_plan(&m, &ds, &pulls);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* status, plan and release: the commands that show or undo what runs did. */
+/* status and plan: the commands that show what runs did and what the next would do. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,7 +14,3 @@ int status_show(const struct config *c, bool json);
  * changing nothing, as text or JSON. s is connected and holds the tracker. Returns an
  * exit code. */
 int status_plan(struct session *s, bool json);
-
-/* Removes clyde-seed's labels (only those with its annotation) and every DaemonSet it
- * manages, and forgets the seeders. Returns an exit code. */
-int status_release(struct config *c);

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 
 #include "fileio.h"
-#include "json-stream.h"
+#include "json-util.h"
 #include "tracker-internal.h"
 
 /* Adds v (consumed) under a static key. v == NULL is an allocation failure. */
@@ -138,6 +138,8 @@ static int history_to_json(const struct tracker_history *h, json_object *o) {
         TRY(add(o, "seeders", json_object_new_int64(h->seeders)));
         TRY(add(o, "images", json_object_new_int64(h->images)));
         TRY(add(o, "failures", json_object_new_int64(h->failures)));
+        if (h->not_applicable > 0)
+                TRY(add(o, "not_applicable", json_object_new_int64(h->not_applicable)));
         TRY(add_object(o, "phase_seconds", &ps));
         for (int p = 0; p < _TRACKER_PHASE_MAX; p++)
                 if (h->phase_seconds[p] >= 0)

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "fileio.h"
-#include "json-stream.h"
+#include "json-util.h"
 #include "tracker-internal.h"
 
 #define WHERE_MAX 96
@@ -380,6 +380,8 @@ static int parse_history_entry(struct pctx *c, json_object *e, const char *w, st
         TRY(get_unsigned(c, e, w, "seeders", &h.seeders));
         TRY(get_unsigned(c, e, w, "images", &h.images));
         TRY(get_unsigned(c, e, w, "failures", &h.failures));
+        if (json_object_object_get_ex(e, "not_applicable", NULL))
+                TRY(get_unsigned(c, e, w, "not_applicable", &h.not_applicable));
         TRY(get_object(c, e, w, "phase_seconds", OPT, &ps));
         at(p, w, "phase_seconds");
         for (int i = 0; i < _TRACKER_PHASE_MAX; i++) {

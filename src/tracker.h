@@ -51,7 +51,9 @@ enum tracker_state {
         TRACKER_STATE_FAILED,
         TRACKER_STATE_SKIPPED,   /* already held (digest recorded), not pulled again */
         TRACKER_STATE_NODE_LOST, /* node deleted or NotReady mid-run */
-        TRACKER_STATE_NOT_APPLICABLE, /* the image offers no platform the node runs (reason "platform") */
+        /* The image has no variant for the node's platform (reason "platform"): known at
+         * plan time from the registry, or from the runtime's pull error. Not a failure. */
+        TRACKER_STATE_NOT_APPLICABLE,
         _TRACKER_STATE_MAX,
         _TRACKER_STATE_INVALID = -EINVAL,
 };
@@ -130,6 +132,7 @@ struct tracker_history {
         int64_t started_at, finished_at;
         enum tracker_outcome result;
         unsigned seeders, images, failures;
+        unsigned not_applicable; /* seeder x image pulls without a variant for the platform */
         int64_t phase_seconds[_TRACKER_PHASE_MAX]; /* -1 = not recorded */
 };
 

@@ -44,11 +44,16 @@ static void sim_do(const char *method, const char *path, const char *body) {
         http_response_done(&resp);
 }
 
+/* kube-sim logs a request after answering it: waits (10 s at most, then bails out) until
+ * every answered request is in the log, so that the log holds exactly what was sent. */
+static void sim_settle(void) {
+        sim_do("GET", "/_sim/settle?timeout=10", NULL);
+}
+
 static void fault(const char *rule) {
         sim_do("DELETE", "/_sim/faults", NULL);
-        /* kube-sim logs a request after answering it: let the last one land before the
-         * log is cleared, so it is not counted with the next test's requests. */
-        (void) usleep(100 * 1000);
+        /* the last request lands before the log is cleared, not with the next test's */
+        sim_settle();
         sim_do("DELETE", "/_sim/log", NULL);
         if (rule)
                 sim_do("POST", "/_sim/faults", rule);
@@ -84,34 +89,19 @@ static int log_line(json_object *v, void *userdata) {
         return 0;
 }
 
-/* The simulator's log of requests matching method and path prefix since the last fault(). */
-static void sim_log_once(struct logq *q) {
+/* The simulator's log of requests matching method and path prefix since the last fault(),
+ * once every request answered so far is in it. */
+static void sim_log(struct logq *q) {
         _cleanup_(json_values_freep) struct json_values *r = json_values_new(log_line, q);
         struct http_response resp = {};
 
+        sim_settle();
         q->n = 0;
         if (sim("GET", "/_sim/log", NULL, &resp) != 200 || json_values_feed(r, resp.body, resp.body_len) < 0) {
                 printf("Bail out! cannot read the simulator's log\n");
                 exit(1);
         }
         http_response_done(&resp);
-}
-
-/* kube-sim logs a request after answering it: give a late entry up to 3 s to appear. */
-static void sim_log_wait(struct logq *q, size_t want) {
-        for (unsigned i = 0; i < 30; i++) {
-                sim_log_once(q);
-                if (q->n >= want)
-                        return;
-                (void) usleep(100 * 1000);
-        }
-}
-
-/* For "exactly n": waits for n entries, then a little more for any extra to show up. */
-static void sim_log_settle(struct logq *q, size_t want) {
-        sim_log_wait(q, want);
-        (void) usleep(300 * 1000);
-        sim_log_once(q);
 }
 
 /* ---- callbacks ---- */
@@ -222,7 +212,7 @@ static void test_pagination(struct kube_client *k, size_t total) {
         is_int(kube_list_nodes(k, &lo, NULL, count_node, count_reset, &c, &rv), 0, "paginated list");
         is_int(c.nodes, total, "every node delivered once");
         ok(rv && *rv, "list resourceVersion %s", strempty(rv));
-        sim_log_settle(&q, (total + 1) / 2);
+        sim_log(&q);
         is_int(q.n, (total + 1) / 2, "one request per page of 2");
 
         memset(&c, 0, sizeof(c));
@@ -252,7 +242,7 @@ static void test_retries(struct kube_client *k, const char *node) {
         is_int(kube_get_node(k, node, NULL, &n, NULL), 0, "GET after a 429 with Retry-After: 1");
         is_str(n.name, node, "node read");
         node_info_done(&n);
-        sim_log_wait(&q, 2);
+        sim_log(&q);
         is_int(q.n, 2, "two requests reached the server");
         if (q.n == 2) {
                 is_int(q.status[0], 429, "first answered 429");
@@ -262,18 +252,18 @@ static void test_retries(struct kube_client *k, const char *node) {
         fault("{\"verb\":\"get\",\"resource\":\"nodes\",\"code\":503,\"count\":2}");
         is_int(kube_get_node(k, node, NULL, &n, NULL), 0, "GET after two 503s");
         node_info_done(&n);
-        sim_log_wait(&q, 3);
+        sim_log(&q);
         is_int(q.n, 3, "three attempts");
 
         fault("{\"verb\":\"get\",\"resource\":\"nodes\",\"action\":\"reset\",\"count\":1}");
         is_int(kube_get_node(k, node, NULL, &n, NULL), 0, "GET after a connection reset");
         node_info_done(&n);
-        sim_log_wait(&q, 2);
+        sim_log(&q);
         is_int(q.n, 2, "retried once");
 
         fault("{\"verb\":\"get\",\"resource\":\"nodes\",\"code\":500}");
         is_int(kube_get_node(k, node, NULL, &n, NULL), -EAGAIN, "persistent 500 -> -EAGAIN");
-        sim_log_wait(&q, 5);
+        sim_log(&q);
         is_int(q.n, 5, "after max_attempts (5)");
 
         fault("{\"verb\":\"get\",\"resource\":\"nodes\",\"code\":403}");
@@ -282,7 +272,7 @@ static void test_retries(struct kube_client *k, const char *node) {
         is_int(e->code, 403, "code kept");
         is_str(e->reason, "Forbidden", "reason kept");
         ok(e->message && strstr(e->message, "forbidden: injected fault"), "server's text kept: %s", strempty(e->message));
-        sim_log_settle(&q, 1);
+        sim_log(&q);
         is_int(q.n, 1, "403 is not retried");
 
         fault("{\"verb\":\"get\",\"resource\":\"nodes\",\"code\":429,\"retryAfter\":0,\"count\":1}");
@@ -342,14 +332,13 @@ static void test_patches(struct kube_client *k, const char *node, size_t total) 
         is_int(kube_update_node(k, node, &f, set_seeder, &ch, 0), 0, "read-modify-write through a real conflict");
         is_int(ch.calls, 2, "modify asked twice");
         {
-                /* Only this node's PATCHes: the earlier one to a missing node may be logged
-                 * after the log was cleared (the simulator logs after answering). */
+                /* this node's PATCHes (what the update sent) */
                 _cleanup_(freep) char *prefix = NULL;
                 if (asprintf(&prefix, "/api/v1/nodes/%s", node) < 0)
                         abort();
                 struct logq q = { .method = "PATCH", .path_prefix = prefix };
 
-                sim_log_wait(&q, 3);
+                sim_log(&q);
                 ok(q.n == 3 && q.status[1] == 409 && q.status[2] == 200, "patch, conflicting patch 409, patch 200");
         }
         is_int(kube_update_node(k, node, &f, set_seeder, &ch, 0), 1, "nothing to do the second time");
@@ -418,7 +407,7 @@ static void test_daemonsets(struct kube_client *k) {
         {
                 struct logq q = { .method = "POST", .path_prefix = "/apis/apps/v1/" };
 
-                sim_log_settle(&q, 1);
+                sim_log(&q);
                 is_int(q.n, 1, "the create was not blindly repeated");
         }
         fault(NULL);
@@ -502,7 +491,7 @@ static void test_tls(const char *node) {
         is_int(kube_get_version(k, &v), -EPROTO, "wrong CA -> -EPROTO");
         ok(strstr(strempty(kube_last_error(k)->message), "certificate") != NULL, "clear message: %s",
            strempty(kube_last_error(k)->message));
-        sim_log_settle(&q, 0);
+        sim_log(&q);
         is_int(q.n, 0, "nothing reached the server");
         kube_client_free(k);
         kube_target_free(t);

@@ -23,7 +23,7 @@ grep -qE "^percentage += 25.5 +# .*good.ini:3$" <<<"$out"; ok $? "a file value s
 grep -qE "^namespace += ops +# command line$" <<<"$out"; ok $? "a command-line value shows 'command line'"
 grep -qE "^helper_image += docker.io/library/busybox:1.36.1-musl +# default$" <<<"$out"; ok $? "a default shows 'default'"
 grep -qE "^tracker_file += $WORK/state/tracker.json " <<<"$out"; ok $? "a relative path resolves against --base-dir"
-is "$(grep -cE '^[a-z_]+ += ' <<<"$out")" 37 "every key is printed"
+is "$(grep -cE '^[a-z_]+ += ' <<<"$out")" 43 "every key is printed"
 
 # A bad file: every error with file:line, exit 78.
 out=$("$CLYDE_SEED" --config "$DATA/bad.ini" --check-config 2>&1)
@@ -31,6 +31,18 @@ is "$?" 78 "--check-config on a bad file exits 78"
 is "$(grep -cE "^$DATA/bad.ini:[0-9]+: " <<<"$out")" 13 "all 13 errors are listed with file:line"
 grep -q "bad.ini:3: unknown key 'forks' in \[seeder\]" <<<"$out"; ok $? "unknown key reported as in the issue"
 grep -q "allowed 1..50" <<<"$out"; ok $? "an out-of-range value names the allowed range"
+
+# A decimal must be a finite number: nan and inf are refused with file:line (78) before
+# anything could convert them to an integer; on the command line they are usage errors.
+for v in nan inf -inf; do
+        printf '[kubernetes]\nqps = %s\n' "$v" >"$WORK/qps.ini"
+        out=$("$CLYDE_SEED" --config "$WORK/qps.ini" --check-config 2>&1)
+        is "$?" 78 "qps = $v: --check-config exits 78"
+        grep -q "^$WORK/qps.ini:2: invalid value '$v' for 'qps' in \[kubernetes\]: expected a finite decimal number" <<<"$out"
+        ok $? "qps = $v: the error names file:line"
+done
+"$CLYDE_SEED" --config /dev/null --seeder-percentage nan --check-config >/dev/null 2>&1
+is "$?" 64 "--seeder-percentage nan exits 64"
 
 # Usage errors are 64; a named config file that is missing is 78.
 "$CLYDE_SEED" --frobnicate >/dev/null 2>&1; is "$?" 64 "an unknown option exits 64"

@@ -19,8 +19,9 @@ printf 'redis:7.4\n' | "$CLYDE_SEED" --config "$WORK/seeder.ini" --kubeconfig "$
 is "$?" 0 "--images-to-seed - reads standard input"
 grep -q "1 images from '-'" "$WORK/out"; ok $? "the images came from standard input"
 
-if [ ! -x /usr/bin/kubectl ]; then
-        echo "# SKIP kubectl part: /usr/bin/kubectl is not installed"
+KUBECTL=${KUBECTL:-$(command -v kubectl)}
+if [ -z "$KUBECTL" ] || [ ! -x "$KUBECTL" ]; then
+        skip_missing 3 "clyde-seed ... && kubectl apply: kubectl not installed (apt-get install kubernetes-client)"
         done_testing
         exit $?
 fi
@@ -43,7 +44,7 @@ spec:
 YAML
 "$CLYDE_SEED" --config "$WORK/seeder.ini" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK" --no-stdout \
         --images-to-seed <(echo nginx:1.27) &&
-        kubectl --kubeconfig "$SIM/kubeconfig" --cache-dir "$WORK/kcache" apply --validate=false \
+        "$KUBECTL" --kubeconfig "$SIM/kubeconfig" --cache-dir "$WORK/kcache" apply --validate=false \
                 -f "$WORK/workload.yml" >"$WORK/kubectl.out" 2>&1
 is "$?" 0 "clyde-seed ... && kubectl apply -f workload.yml succeeds"
 grep -q "daemonset.apps/web created" "$WORK/kubectl.out"; ok $? "kubectl created the workload"

@@ -26,6 +26,8 @@ def handle(c, method, path, query, body):
             return stats(c, method)
         if key == 'log':
             return log(c, method, query)
+        if key == 'settle' and method == 'GET':
+            return settle(c, query)
         if key == 'reset' and method == 'POST':
             return reset(c, query, doc)
         if key == 'nodes':
@@ -46,6 +48,19 @@ def stats(c, method):
         c.stats.reset()
         return 200, {'reset': True}, JSON
     return 200, c.stats.snapshot(), JSON
+
+
+def settle(c, query):
+    """Waits until no answered non-watch request is still to be logged (default deadline
+    10 s): 200 {"inflight": 0}, or 504 with the number still in flight."""
+    try:
+        timeout = float(query.get('timeout', ['10'])[0])
+    except ValueError:
+        return _err(400, 'timeout must be a number of seconds')
+    with c.inflight_cv:
+        c.inflight_cv.wait_for(lambda: c.inflight == 0, timeout=timeout)
+        n = c.inflight
+    return (200 if n == 0 else 504), {'inflight': n}, JSON
 
 
 def log(c, method, query):

@@ -107,6 +107,14 @@ def invalid(rinfo, name, errors):
     return ApiError(422, '%s "%s" is invalid: %s' % (kind, name, agg), 'Invalid', details)
 
 
+def invalid_options(kind, field, detail, reason='FieldValueNotSupported'):
+    """422 for a bad request option (CreateOptions, DeleteOptions...), as the real server
+    words it: one cause, no name."""
+    return ApiError(422, '%s.meta.k8s.io "" is invalid: %s: %s' % (kind, field, detail), 'Invalid',
+                    {'group': 'meta.k8s.io', 'kind': kind,
+                     'causes': [{'reason': reason, 'message': detail, 'field': field}]})
+
+
 def too_large(limit):
     return ApiError(413, 'Request entity too large: limit is %d' % limit, 'RequestEntityTooLarge')
 

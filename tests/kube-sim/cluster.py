@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+import admission
+import events
 import nodes as nodemod
 from controllers import Controllers
 from faults import Faults, ImageRules
@@ -67,6 +69,7 @@ class Cluster:
         self.inflight_cv = threading.Condition()
         self.rng = random.Random(opts.seed)
         self.events_on = not opts.no_events
+        self.correlator = events.Correlator()
         self.populate()
 
     def populate(self):
@@ -87,6 +90,8 @@ class Cluster:
                 self.store.create('namespaces', {'metadata': {
                     'name': ns, 'labels': {'kubernetes.io/metadata.name': ns}},
                     'spec': {'finalizers': ['kubernetes']}, 'status': {'phase': 'Active'}})
+            for pc in admission.system_priority_classes():
+                self.store.create('priorityclasses', pc)
             for n in nodemod.initial_nodes(self.opts.nodes, self.opts.zones, self.opts.arch,
                                            self.opts.control_plane, self.opts.images_per_node):
                 self.store.create('nodes', n)
@@ -133,6 +138,40 @@ class Cluster:
             obj['source']['host'] = host
         self.store.create('events', obj)
 
+    def controller_event(self, involved, etype, reason, message, component):
+        """An event as a controller's recorder writes it: name <object>.<hex nanoseconds>,
+        involvedObject with apiVersion and resourceVersion, no reportingComponent, and
+        client-go's correlation (events.py: spam filter, aggregation, counting)."""
+        if not self.events_on:
+            return
+        meta = involved['metadata']
+        now = time.time()
+        ts = rfc3339(now)
+        ev = {'apiVersion': 'v1', 'kind': 'Event',
+              'metadata': {'name': '%s.%x' % (meta['name'], time.time_ns()),
+                           'namespace': meta.get('namespace') or 'default'},
+              'involvedObject': {'kind': involved.get('kind'), 'namespace': meta.get('namespace'),
+                                 'name': meta['name'], 'uid': meta.get('uid'),
+                                 'apiVersion': involved.get('apiVersion'),
+                                 'resourceVersion': meta.get('resourceVersion')},
+              'reason': reason, 'message': message, 'source': {'component': component},
+              'firstTimestamp': ts, 'lastTimestamp': ts, 'count': 1, 'type': etype,
+              'eventTime': None, 'reportingComponent': '', 'reportingInstance': ''}
+        with self.store.lock:
+            seen = self.correlator.observe(ev, now)
+            if seen is None:
+                return
+            if seen[0] == 'create':
+                self.store.create('events', ev)
+                return
+            _, name, count, first = seen
+            cur = self.store.get('events', ev['metadata']['namespace'], name)
+            if cur is None:
+                return
+            obj = cur.copy()
+            obj.update(count=count, lastTimestamp=ts, message=ev['message'])
+            self.store.replace('events', obj)
+
     def delete_pod(self, entry, grace=None, reason=None, ds=None):
         """Graceful deletion: the kubelet finishes it; an unbound pod or one whose node is
         gone goes at once.  Returns the Entry now stored (or the removed one)."""
@@ -143,8 +182,8 @@ class Cluster:
             if cur.meta.get('deletionTimestamp'):
                 return cur
             if ds is not None and reason:
-                self.event(ds.obj, 'Normal', reason, 'Deleted pod: %s' % cur.meta['name'],
-                           'daemonset-controller')
+                self.controller_event(ds.obj, 'Normal', reason, 'Deleted pod: %s' % cur.meta['name'],
+                                      'daemonset-controller')
             node = cur.obj['spec'].get('nodeName')
             if grace == 0 or not node or self.store.get('nodes', '', node) is None:
                 return self.remove_pod(cur, force=True)

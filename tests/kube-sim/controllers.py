@@ -6,9 +6,14 @@ import random
 import threading
 import time
 
+import admission
+import apierrors
 import nodes as nodemod
 import labelsel as sel
+import validation
 from store import rfc3339
+
+BACKOFF_BASE, BACKOFF_MAX = 0.005, 1000.0   # client-go's per-item work queue back-off
 
 AUTO_TOLERATIONS = [
     {'key': 'node.kubernetes.io/not-ready', 'operator': 'Exists', 'effect': 'NoExecute'},
@@ -136,9 +141,19 @@ class Controllers:
                 return None
         return names
 
+    def retry_due(self):
+        """A DaemonSet whose pod creation failed is due for another try."""
+        now = time.monotonic()
+        return any(st.get('failures') and st.get('retry_at', 0.0) <= now for st in self.state.values())
+
     def reconcile(self):
         with self.store.lock:
             names = self.changes_since_last()
+            if names is not None and self.retry_due():
+                names = None
+            if self.store.data['resourcequotas']:
+                for ns in {ns for ns, _ in self.store.data['resourcequotas']}:
+                    admission.refresh_quota_status(self.store, ns)
             if names is not None and not names:
                 return          # an idle cluster of 10,000 pods costs nothing
             if names is None or not self.sync_nodes(names):
@@ -211,7 +226,10 @@ class Controllers:
         gen = str(ds.meta.get('generation', 1))
         st = self.state.get(ds.meta['uid'])
         if st is None or st['gen'] != gen:
-            st = self.state[ds.meta['uid']] = {'gen': gen, 'fit': {}, 'per_node': {}}
+            old = st or {}
+            st = self.state[ds.meta['uid']] = {'gen': gen, 'fit': {}, 'per_node': {},
+                                               'failures': old.get('failures', 0),
+                                               'retry_at': old.get('retry_at', 0.0)}
         st['per_node'] = {}
         for (_, name), n in nodes.items():
             self.sync_node(ds, pspec, st, name, n, on_node.get(name))
@@ -232,8 +250,9 @@ class Controllers:
             st['per_node'].pop(name, None)
             return
         have = [p for p in mine or () if not p.meta.get('deletionTimestamp')]
-        if run and not have:
-            have = [self.create_pod(ds, name)]
+        if run and not have and st.get('retry_at', 0.0) <= time.monotonic():
+            pod = self.create_pod(ds, name, st)
+            have = [pod] if pod is not None else []
         elif not cont and have:
             for p in have:
                 self.sim.delete_pod(p, reason='SuccessfulDelete', ds=ds)
@@ -298,7 +317,33 @@ class Controllers:
         obj['status'] = status
         self.store.replace('daemonsets', obj)
 
-    def create_pod(self, ds, node):
+    def create_pod(self, ds, node, st):
+        """Creates the daemon pod for node through admission, as the real controller's API
+        call does.  A refused pod gives a FailedCreate event (`Error creating: <the
+        server's message>`) and puts the DaemonSet in the work queue's back-off (5 ms
+        doubling to 1000 s, not scaled); returns None then."""
+        meta = ds.meta
+        pod = self.pod_for(ds, node)
+        try:
+            validation.default_pod_spec(pod['spec'], pod=True)
+            admission.mutate_pod(self.store, pod, meta['name'] + '-')
+            admission.validate_pod(self.store, pod, pod['metadata']['name'])
+        except apierrors.ApiError as e:
+            self.sim.controller_event(ds.obj, 'Warning', 'FailedCreate',
+                                      'Error creating: %s' % e.status['message'], 'daemonset-controller')
+            st['failures'] = st.get('failures', 0) + 1
+            st['retry_at'] = time.monotonic() + min(BACKOFF_BASE * 2 ** (st['failures'] - 1), BACKOFF_MAX)
+            return None
+        st['failures'] = 0
+        pod['status']['qosClass'] = qos_class(pod['spec'])
+        entry = self.store.create('pods', pod)
+        self.sim.controller_event(ds.obj, 'Normal', 'SuccessfulCreate', 'Created pod: %s' % pod['metadata']['name'],
+                                  'daemonset-controller')
+        self.sim.kubelet.pod_added(entry)
+        admission.refresh_quota_status(self.store, meta['namespace'])
+        return entry
+
+    def pod_for(self, ds, node):
         meta = ds.meta
         tmpl = ds.obj['spec']['template']
         while True:
@@ -325,18 +370,11 @@ class Controllers:
         pspec.setdefault('serviceAccountName', 'default')
         pspec.setdefault('serviceAccount', pspec['serviceAccountName'])
         pspec.setdefault('enableServiceLinks', True)
-        pspec.setdefault('priority', 0)
-        pspec.setdefault('preemptionPolicy', 'PreemptLowerPriority')
-        pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': pmeta, 'spec': pspec,
-               'status': {'phase': 'Pending', 'qosClass': qos_class(pspec),
-                          'conditions': [{'type': 'PodScheduled', 'status': 'True',
-                                          'lastProbeTime': None,
-                                          'lastTransitionTime': rfc3339()}]}}
-        entry = self.store.create('pods', pod)
-        self.sim.event(ds.obj, 'Normal', 'SuccessfulCreate', 'Created pod: %s' % name,
-                       'daemonset-controller')
-        self.sim.kubelet.pod_added(entry)
-        return entry
+        return {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': pmeta, 'spec': pspec,
+                'status': {'phase': 'Pending',
+                           'conditions': [{'type': 'PodScheduled', 'status': 'True',
+                                           'lastProbeTime': None,
+                                           'lastTransitionTime': rfc3339()}]}}
 
     # ---- garbage collector ----------------------------------------------------------
     def gc_daemonset(self, ds, pods):

@@ -16,6 +16,8 @@ import fnmatch
 import random
 import threading
 
+import images
+
 ACTIONS = ('status', 'latency', 'close', 'reset', 'watch-cut', 'expire-continue')
 BEHAVIOURS = ('ok', 'not-found', 'unauthorized', 'slow', 'registry-unavailable')
 
@@ -101,6 +103,8 @@ class ImageRules:
             r['seconds'] = float(rule.get('seconds', 30))
         if rule.get('size'):
             r['size'] = int(rule['size'])
+        if rule.get('platforms') is not None:
+            r['platforms'] = images.check_platforms(rule['platforms'], RuleError)
         with self.lock:
             self.rules = [x for x in self.rules if x['image'] != r['image']] + [r]
         return r

@@ -97,3 +97,45 @@ def unavailable_message(ref):
     return ('rpc error: code = Unavailable desc = failed to pull and unpack image "%s": '
             'failed to resolve reference "%s": failed to do request: Head "https://%s/v2/": '
             'dial tcp %s:443: connect: connection refused' % (n, n, host, host))
+
+
+def check_platforms(platforms, error):
+    """A rule's "platforms": a list of "os/arch" or "os/arch/variant" strings."""
+    if not isinstance(platforms, list) or not platforms or \
+            not all(isinstance(p, str) and 2 <= len(p.split('/')) <= 3 and all(p.split('/'))
+                    for p in platforms):
+        raise error('"platforms" must be a non-empty list of "os/arch" strings, e.g. ["linux/amd64"]')
+    return list(platforms)
+
+
+def node_platform(node):
+    """(os, arch) from a node's kubernetes.io labels (nodeInfo as a fallback)."""
+    labels = node.get('metadata', {}).get('labels') or {}
+    info = node.get('status', {}).get('nodeInfo') or {}
+    return (labels.get('kubernetes.io/os') or info.get('operatingSystem') or 'linux',
+            labels.get('kubernetes.io/arch') or info.get('architecture') or 'amd64')
+
+
+def platform_matches(rule, node):
+    """False when the rule lists platforms and none is the node's (containerd picks the
+    index entry by os/arch; a variant is not looked at)."""
+    platforms = rule.get('platforms')
+    if not platforms:
+        return True
+    os_, arch = node_platform(node)
+    return any(p.split('/')[:2] == [os_, arch] for p in platforms)
+
+
+def pull_kind(rule, node):
+    """The pull outcome a rule gives on node: its behaviour, or 'platform-mismatch'."""
+    kind = rule.get('behaviour', 'ok')
+    if kind in ('ok', 'slow') and not platform_matches(rule, node):
+        return 'platform-mismatch'
+    return kind
+
+
+def platform_message(ref):
+    """containerd 1.6 when the image index has no manifest for the node's platform."""
+    n = ref.normalized
+    return ('rpc error: code = NotFound desc = failed to pull and unpack image "%s": '
+            'no match for platform in manifest: not found' % n)

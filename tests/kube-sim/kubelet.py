@@ -236,7 +236,7 @@ class Kubelet:
             self.event(ps, s, 'Warning', 'ErrImageNeverPull', s.message)
             return False
         rule = self.sim.image_rules.lookup(ref)
-        kind = rule.get('behaviour', 'ok')
+        kind = images.pull_kind(rule, node.obj)
         if kind == 'ok':
             size = rule.get('size') or images.size_of(ref)
             dur = (0.02 if present else size / BANDWIDTH) * self.scale
@@ -268,7 +268,8 @@ class Kubelet:
             self.container_started(ps, s, ref)
             return
         msg = {'not-found': images.not_found_message, 'unauthorized': images.unauthorized_message,
-               'registry-unavailable': images.unavailable_message}.get(kind, images.not_found_message)(ref)
+               'registry-unavailable': images.unavailable_message,
+               'platform-mismatch': images.platform_message}.get(kind, images.not_found_message)(ref)
         s.state, s.reason, s.message = 'failed', 'ErrImagePull', msg
         backoff = min(BACKOFF_START * (2 ** (s.attempts - 1)), BACKOFF_MAX) * self.scale
         s.retry_at = end + backoff

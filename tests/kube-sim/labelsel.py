@@ -98,42 +98,53 @@ class _Parser:
         k = self.ident()
         err = check_label_key(k)
         if err:
-            raise SelectorError('unable to parse requirement: key: Invalid value: "%s": %s' % (k, err))
+            raise SelectorError('key: Invalid value: "%s": %s' % (k, err))
         return k
 
-    def value(self, v):
+    def value(self, key, v):
         err = check_label_value(v)
         if err:
-            raise SelectorError('unable to parse requirement: values[0][%s]: Invalid value: "%s": %s'
-                                % (self.s, v, err))
+            raise SelectorError('values[0][%s]: Invalid value: "%s": %s' % (key, v, err))
         return v
 
-    def values_set(self):
-        if self.take() != '(':
-            raise SelectorError("found '', expected: '('")
+    @staticmethod
+    def lit(t):
+        return t[1] if isinstance(t, tuple) else t or ''
+
+    def values_set(self, key):
+        """'(' values ')' as the real parser reads it: '()' is the set {""}."""
+        t = self.take()
+        if t != '(':
+            raise SelectorError("found '%s' expected: '('" % self.lit(t))
+        t = self.peek()
+        if t == ')':
+            self.take()
+            return ['']
+        if not isinstance(t, tuple) and t != ',':
+            raise SelectorError("found '%s', expected: ',', ')' or identifier" % self.lit(t))
         vals = []
-        expect_value = True
         while True:
-            t = self.peek()
-            if t == ')':
-                self.take()
-                if expect_value and vals:
-                    vals.append('')
-                break
-            if t == ',':
-                self.take()
-                if expect_value:
-                    vals.append('')
-                expect_value = True
-                continue
-            if isinstance(t, tuple) and expect_value:
-                vals.append(self.value(self.take()[1]))
-                expect_value = False
-                continue
-            raise SelectorError("found '%s', expected: ',' or ')'" % (t[1] if isinstance(t, tuple) else t or ''))
-        if not vals:
-            raise SelectorError("for 'in', 'notin' operators, values set can't be empty")
-        return vals
+            t = self.take()
+            if isinstance(t, tuple):
+                vals.append(self.value(key, t[1]))
+                nxt = self.peek()
+                if nxt == ')':
+                    break
+                if nxt != ',':
+                    raise SelectorError("found '%s', expected: ',' or ')'" % self.lit(nxt))
+            elif t == ',':
+                if not vals:
+                    vals.append('')         # "(,"
+                if self.peek() == ')':
+                    vals.append('')         # ",)"
+                    break
+                if self.peek() == ',':
+                    self.take()
+                    vals.append('')         # ",,"
+            else:
+                raise SelectorError("found '%s', expected: ',', or identifier" % self.lit(t))
+        self.take()     # ')'
+        return list(dict.fromkeys(vals))
 
     def requirement(self):
         if self.peek() == '!':
@@ -147,34 +158,42 @@ class _Parser:
         if t in ('=', '==', '!='):
             nxt = self.peek()
             v = self.take()[1] if isinstance(nxt, tuple) else ''
-            return (k, '!=' if t == '!=' else '=', [self.value(v)])
+            if nxt is not None and nxt != ',' and not isinstance(nxt, tuple):
+                raise SelectorError("found '%s', expected: identifier" % self.lit(nxt))
+            return (k, '!=' if t == '!=' else '=', [self.value(k, v)])
         if t in ('<', '>'):
             v = self.ident('integer')
             try:
                 int(v)
             except ValueError:
-                raise SelectorError('unable to parse requirement: for \'Gt\', \'Lt\' operators, '
-                                    'the value must be an integer')
+                raise SelectorError("for 'Gt', 'Lt' operators, the value must be an integer")
             return (k, t, [v])
         if isinstance(t, tuple) and t[1] in ('in', 'notin'):
-            return (k, t[1], self.values_set())
-        raise SelectorError("found '%s', expected: in, notin, =, ==, !=, gt, lt"
-                            % (t[1] if isinstance(t, tuple) else t))
+            return (k, t[1], self.values_set(k))
+        raise SelectorError("found '%s', expected: in, notin, =, ==, !=, gt, lt" % self.lit(t))
 
     def parse(self):
+        """The real parser's loop: errors inside a requirement are prefixed
+        'unable to parse requirement: '."""
         reqs = []
-        if not self.toks:
-            return reqs
         while True:
-            reqs.append(self.requirement())
+            t = self.peek()
+            if t is None:
+                return reqs
+            if not isinstance(t, tuple) and t != '!':
+                raise SelectorError("found '%s', expected: !, identifier, or 'end of string'" % self.lit(t))
+            try:
+                reqs.append(self.requirement())
+            except SelectorError as e:
+                raise SelectorError('unable to parse requirement: %s' % e)
             t = self.take()
             if t is None:
                 return reqs
             if t != ',':
-                raise SelectorError("found '%s', expected: ',' or 'end of string'"
-                                    % (t[1] if isinstance(t, tuple) else t))
-            if self.peek() is None:
-                raise SelectorError("found '', expected: !, identifier, or 'end of string'")
+                raise SelectorError("found '%s', expected: ',' or 'end of string'" % self.lit(t))
+            nxt = self.peek()
+            if not isinstance(nxt, tuple) and nxt != '!':
+                raise SelectorError("found '%s', expected: identifier after ','" % self.lit(nxt))
 
 
 def parse_label_selector(s):

@@ -7,7 +7,7 @@ import images
 from store import rfc3339
 
 BASE_IMAGES = [
-    'registry.k8s.io/pause:3.9', 'registry.k8s.io/kube-proxy:v1.30.2',
+    'registry.k8s.io/pause:3.9', 'registry.k8s.io/kube-proxy:v1.26.0',
     'registry.k8s.io/coredns/coredns:v1.11.1', 'registry.k8s.io/metrics-server/metrics-server:v0.7.1',
     'docker.io/calico/node:v3.27.3', 'docker.io/calico/cni:v3.27.3',
     'docker.io/calico/kube-controllers:v3.27.3', 'quay.io/prometheus/node-exporter:v1.8.1',
@@ -146,8 +146,8 @@ def make_node(name, index, zone, arch, control_plane=False, images_count=50, lab
             'images': node_images(index, images_count),
             'nodeInfo': {'architecture': arch, 'bootID': _uuid(name, 'b'),
                          'containerRuntimeVersion': 'containerd://1.7.18',
-                         'kernelVersion': '6.1.0-21-cloud-%s' % arch, 'kubeProxyVersion': 'v1.30.2',
-                         'kubeletVersion': 'v1.30.2', 'machineID': machine,
+                         'kernelVersion': '6.1.0-21-cloud-%s' % arch, 'kubeProxyVersion': 'v1.26.0',
+                         'kubeletVersion': 'v1.26.0', 'machineID': machine,
                          'operatingSystem': 'linux', 'osImage': 'Debian GNU/Linux 12 (bookworm)',
                          'systemUUID': _uuid(name, 's')}}}
 

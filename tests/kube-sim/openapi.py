@@ -6,7 +6,12 @@ and, when it lists the `fieldValidation` query parameter, sends fieldValidation=
 and leaves validation to the server instead of downloading schemas.  There are no
 component schemas, and PATCH does not advertise strategic-merge-patch, so kubectl's
 client-side apply computes its patches from its built-in types (as it does for any
-server without OpenAPI schemas).  /openapi/v2 (protobuf) is not served.
+server without OpenAPI schemas).
+
+/openapi/v2 is a Swagger 2.0 document without paths or definitions, as JSON or as the
+protobuf older clients ask for: kubectl before 1.25 (Debian 12 ships 1.20) downloads it
+for client-side validation and apply, finds no schema for the kind and leaves the
+validation to the server.
 """
 
 import hashlib
@@ -86,6 +91,8 @@ def _groups():
     return {
         'api/v1': lambda: _document('v1', [r for r in RESOURCES.values() if not r.group]),
         'apis/apps/v1': lambda: _document('apps/v1', [RESOURCES['daemonsets']]),
+        'apis/scheduling.k8s.io/v1': lambda: _document('scheduling.k8s.io/v1',
+                                                       [RESOURCES['priorityclasses']]),
         'apis/authorization.k8s.io/v1': lambda: _document('authorization.k8s.io/v1',
                                                           [authz.SSAR, authz.SSRR], review=True),
     }
@@ -112,3 +119,58 @@ def document(path):
         out = json.dumps({'paths': index}, separators=(',', ':')).encode()
     _CACHE[path] = out
     return out
+
+
+V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf'
+V2_INFO = {'title': 'Kubernetes', 'version': 'v1.30.2'}
+
+
+def _varint(n):
+    out = b''
+    while True:
+        low, n = n & 0x7f, n >> 7
+        out += bytes([low | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _pb(field, payload):
+    """One length-delimited protobuf field (strings and messages)."""
+    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _v2_protobuf():
+    # gnostic openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2),
+    # paths = 8, definitions = 9 (both present and empty)
+    info = _pb(1, V2_INFO['title'].encode()) + _pb(2, V2_INFO['version'].encode())
+    return _pb(1, b'2.0') + _pb(2, info) + _pb(8, b'') + _pb(9, b'')
+
+
+def _accept_clauses(accept):
+    out = []
+    for i, part in enumerate((accept or '*/*').split(',')):
+        fields = [f.strip() for f in part.split(';')]
+        q = 1.0
+        for f in fields[1:]:
+            if f.startswith('q='):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        if fields[0]:
+            out.append((-q, i, fields[0]))
+    return [m for _, _, m in sorted(out)]
+
+
+def v2(accept):
+    """/openapi/v2 for an Accept header: (bytes, content type), or None (406 Not
+    Acceptable). As the real handler: the first acceptable type in the client's order of
+    preference; the content type is what Go's http.ServeContent sniffs."""
+    for mime in _accept_clauses(accept):
+        t, _, sub = mime.partition('/')
+        if t in ('application', '*') and sub in ('json', '*'):
+            doc = {'swagger': '2.0', 'info': V2_INFO, 'paths': {}, 'definitions': {}}
+            return json.dumps(doc, separators=(',', ':')).encode(), 'text/plain; charset=utf-8'
+        if t in ('application', '*') and sub in (V2_PROTOBUF.split('/')[1], '*'):
+            return _v2_protobuf(), 'application/octet-stream'
+    return None

@@ -1,8 +1,8 @@
 """The resource table and the discovery documents built from it."""
 
-VERSION = {'major': '1', 'minor': '30', 'gitVersion': 'v1.30.2-kube-sim',
+VERSION = {'major': '1', 'minor': '26', 'gitVersion': 'v1.26.0-kube-sim',  # the version modelled
            'gitCommit': '0000000000000000000000000000000000000000', 'gitTreeState': 'clean',
-           'buildDate': '2024-06-11T20:20:00Z', 'goVersion': 'go1.22.4', 'compiler': 'gc',
+           'buildDate': '2022-12-08T10:08:09Z', 'goVersion': 'go1.19.4', 'compiler': 'gc',
            'platform': 'linux/amd64'}
 
 COMMON_FIELDS = ('metadata.name', 'metadata.namespace')
@@ -40,7 +40,13 @@ RESOURCES = {
                             'involvedObject.fieldPath', 'reason', 'reportingComponent',
                             'source', 'type'), status=False),
     'daemonsets': ResourceInfo('daemonsets', 'DaemonSet', 'apps', True, ['ds'], ()),
+    # admission objects (admission.py): their spec is kept as sent, not validated in depth
+    'priorityclasses': ResourceInfo('priorityclasses', 'PriorityClass', 'scheduling.k8s.io', False,
+                                    ['pc'], (), status=False),
+    'limitranges': ResourceInfo('limitranges', 'LimitRange', '', True, ['limits'], (), status=False),
+    'resourcequotas': ResourceInfo('resourcequotas', 'ResourceQuota', '', True, ['quota'], ()),
 }
+GROUPS = ('apps', 'authorization.k8s.io', 'scheduling.k8s.io')
 
 
 def _resource_list(group_version, infos):
@@ -68,7 +74,7 @@ def discovery(path):
                                                 'serverAddress': '127.0.0.1:6443'}]}
     if path == '/apis':
         groups = []
-        for g in ('apps', 'authorization.k8s.io'):
+        for g in GROUPS:
             gv = {'groupVersion': g + '/v1', 'version': 'v1'}
             groups.append({'name': g, 'versions': [gv], 'preferredVersion': gv})
         return {'kind': 'APIGroupList', 'apiVersion': 'v1', 'groups': groups}
@@ -80,4 +86,10 @@ def discovery(path):
         return _resource_list('v1', [r for r in RESOURCES.values() if not r.group])
     if path == '/apis/apps/v1':
         return _resource_list('apps/v1', [RESOURCES['daemonsets']])
+    if path == '/apis/scheduling.k8s.io/v1':
+        return _resource_list('scheduling.k8s.io/v1', [RESOURCES['priorityclasses']])
+    if path == '/apis/scheduling.k8s.io':
+        gv = {'groupVersion': 'scheduling.k8s.io/v1', 'version': 'v1'}
+        return {'kind': 'APIGroup', 'apiVersion': 'v1', 'name': 'scheduling.k8s.io', 'versions': [gv],
+                'preferredVersion': gv}
     return None

@@ -33,6 +33,12 @@ class TapResult(unittest.TestResult):
         self._line(False, test)
         print('# ' + self._exc_info_to_string(err, test).replace('\n', '\n# '))
 
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._line(False, test, ' %s' % subtest._subDescription())
+            print('# ' + self._exc_info_to_string(err, test).replace('\n', '\n# '))
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self._line(True, test, ' # SKIP %s' % reason)

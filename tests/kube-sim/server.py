@@ -52,6 +52,8 @@ def route(path):
         rest, group = parts[2:], ''
     elif parts[:3] == ['apis', 'apps', 'v1']:
         rest, group = parts[3:], 'apps'
+    elif parts[:3] == ['apis', 'scheduling.k8s.io', 'v1']:
+        rest, group = parts[3:], 'scheduling.k8s.io'
     else:
         return None
     ns = ''
@@ -228,7 +230,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         target = route(url.path)
         review = authz.route(url.path) if target is None else None
-        verb = verb_for(self.command, target[2] if target else 'x', self.query)
+        # a review's collection has no names: GET on it is a list, as the real server says
+        verb = verb_for(self.command, target[2] if target else ('' if review is not None else 'x'), self.query)
         resource = target[0].plural + ('/' + target[3] if target[3] else '') if target else 'nonresource'
         if review is not None:
             resource = review.plural
@@ -349,6 +352,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path in ('/healthz', '/readyz', '/livez'):
             self.send_body(200, b'ok', ctype='text/plain; charset=utf-8')
             return
+        if path == '/openapi/v2':
+            doc = openapi.v2(self.headers.get('Accept'))
+            if doc is None:
+                self.send_body(406, b'', ctype='text/plain; charset=utf-8')
+            else:
+                self.send_body(200, doc[0], ctype=doc[1])
+            return
         if path.startswith('/openapi/'):
             doc = openapi.document(path)
             if doc is None:
@@ -356,10 +366,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(200, doc)
             return
         doc = discovery(path) or authz.discovery(path)
+        if doc is None and path.startswith(('/api/', '/apis/')):
+            # an unknown group, version or resource: a Status without causes (the
+            # UnexpectedServerResponse cause is what client-go makes of the text below)
+            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound')
         if doc is None:
-            raise apierrors.ApiError(404, 'the server could not find the requested resource', 'NotFound',
-                                     {'causes': [{'reason': 'UnexpectedServerResponse',
-                                                  'message': '404 page not found'}]})
+            self.send_body(404, b'404 page not found\n', ctype='text/plain; charset=utf-8')
+            return
         self.send_body(200, doc)
 
     def serve_resource(self, cluster, target, verb, resource, user):

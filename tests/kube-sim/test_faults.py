@@ -1,6 +1,7 @@
 import http.client
 import json
 import ssl
+import threading
 import time
 import unittest
 
@@ -64,6 +65,28 @@ class LiveFaultTest(unittest.TestCase):
         t = time.monotonic()
         self.assertEqual(self.sim.json('GET', '/api/v1/nodes/node-0001')[0], 200)
         self.assertGreaterEqual(time.monotonic() - t, 0.3)
+
+    def test_settle_waits_for_requests_in_flight(self):
+        self.sim.admin('DELETE', 'faults')
+        self.sim.admin('POST', 'faults', {'verb': 'get', 'resource': 'nodes', 'action': 'latency',
+                                          'seconds': 1.5, 'count': 1})
+        self.sim.admin('DELETE', 'log')
+        got = []
+        t = threading.Thread(target=lambda: got.append(self.sim.call('GET', '/api/v1/nodes/node-0002',
+                                                                     conn=self.sim.conn())[0]))
+        t.start()
+        try:
+            # while the delayed GET is in flight, a short deadline runs out: 504 and the count
+            code, body = self.sim.wait_for(lambda: (lambda r: r[0] == 504 and r)(
+                self.sim.admin('GET', 'settle?timeout=0.05')))
+            self.assertEqual(body, {'inflight': 1})
+            self.assertEqual(self.sim.admin('GET', 'settle?timeout=20'), (200, {'inflight': 0}))
+            log = self.sim.call('GET', '/_sim/log', token=False)[2].decode().splitlines()
+            self.assertEqual([json.loads(x)['path'] for x in log], ['/api/v1/nodes/node-0002'])
+            self.assertEqual(self.sim.admin('GET', 'settle?timeout=x')[0], 400)
+        finally:
+            t.join()
+        self.assertEqual(got, [200])
 
     def test_close_and_reset(self):
         self.sim.admin('POST', 'faults', {'verb': 'get', 'resource': 'nodes', 'action': 'close', 'count': 1})

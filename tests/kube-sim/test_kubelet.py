@@ -134,6 +134,31 @@ class KubeletTest(unittest.TestCase):
         msgs = [e.obj['message'] for e in self.c.store.values('events') if e.obj['reason'] == 'Pulled']
         self.assertIn('Container image "redis:7" already present on machine', msgs)
 
+    def test_platform_mismatch(self):
+        """An image rule's platforms without the node's os/arch: containerd's error through
+        ErrImagePull, then the back-off; a listed platform pulls."""
+        self.c.image_rules.set({'image': 'example.com/arm-only:1', 'platforms': ['linux/arm64']})
+        self.c.image_rules.set({'image': 'example.com/multi:1', 'platforms': ['linux/arm64', 'linux/amd64']})
+        create_ds(self.c, simtest.daemonset(containers=[{'name': 'a', 'image': 'example.com/arm-only:1'},
+                                                        {'name': 'b', 'image': 'example.com/multi:1'}]))
+        self.c.controllers.reconcile()
+        seen = set()
+        self.run_until(15, check=lambda: seen.add(self.states().get('a')))
+        self.assertIn('ErrImagePull', seen)
+        self.assertIn('ImagePullBackOff', seen)
+        self.assertEqual(self.states()['b'], 'running')
+        failed = [e.obj['message'] for e in self.c.store.values('events')
+                  if e.obj['reason'] == 'Failed' and 'arm-only' in e.obj['message']]
+        self.assertEqual(failed[0], 'Failed to pull image "example.com/arm-only:1": rpc error: code = '
+                         'NotFound desc = failed to pull and unpack image "example.com/arm-only:1": no '
+                         'match for platform in manifest: not found')
+
+    def test_platform_rule_checked(self):
+        import faults
+        for bad in ([], 'linux/amd64', ['amd64'], ['linux/']):
+            with self.assertRaises(faults.RuleError):
+                self.c.image_rules.set({'image': 'x', 'platforms': bad})
+
     def test_pull_policy_never(self):
         create_ds(self.c, simtest.daemonset(containers=[{'name': 'a', 'image': 'absent:1',
                                                          'imagePullPolicy': 'Never'}]))

@@ -19,17 +19,31 @@ class LabelSelectorTest(unittest.TestCase):
                  ('app=web,tier=front', True), ('app=web,tier=back', False),
                  ('n>4', True), ('n<5', False), ('missing>1', False), ('empty=', True),
                  ('  app = web , tier in ( front ) ', True), ('app in (web,)', True),
-                 ('example.com/key', False)]
+                 ('example.com/key', False),
+                 # kube-apiserver v1.26.0 reads '()' as the set {""} (measured: 200, not 400)
+                 ('empty in ()', True), ('app in ()', False)]
         for s, want in cases:
             with self.subTest(selector=s):
                 self.assertEqual(m(s), want)
 
     def test_parse_errors(self):
-        for s in ['app in ()', 'app=web,', 'app in (a', '=x', 'app ~ web', '-bad-=x',
+        for s in ['app=web,', 'app in (a', '=x', 'app ~ web', '-bad-=x',
                   'n>abc', 'app in a', 'a b', 'app=web)', 'app=bad value']:
             with self.subTest(selector=s):
                 with self.assertRaises(sel.SelectorError):
                     sel.parse_label_selector(s)
+
+    def test_parse_error_messages(self):
+        # the texts kube-apiserver v1.26.0 answered (tests/realkube/fidelity.py)
+        for s, msg in [('a in (b', "unable to parse requirement: found '', expected: ',' or ')'"),
+                       ('!!a', "unable to parse requirement: found '!', expected: identifier"),
+                       (',', "found ',', expected: !, identifier, or 'end of string'"),
+                       ('a=b,', "found '', expected: identifier after ','"),
+                       ('a in (', "unable to parse requirement: found '', expected: ',', ')' or identifier")]:
+            with self.subTest(selector=s):
+                with self.assertRaises(sel.SelectorError) as cm:
+                    sel.parse_label_selector(s)
+                self.assertEqual(str(cm.exception), msg)
 
     def test_requirement_shape(self):
         self.assertEqual(sel.parse_label_selector('a in (x, y),!b,c!=d'),

@@ -8,6 +8,25 @@ import unittest
 import simtest
 
 
+def _protobuf_fields(data):
+    """The (field, bytes) pairs of a message holding only length-delimited fields."""
+    out, i = [], 0
+    while i < len(data):
+        key, i = data[i], i + 1
+        n, shift = 0, 0
+        while True:
+            b, i = data[i], i + 1
+            n |= (b & 0x7f) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if key & 7 != 2:
+            raise ValueError('field %d: wire type %d' % (key >> 3, key & 7))
+        out.append((key >> 3, data[i:i + n]))
+        i += n
+    return out
+
+
 class LiveServerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -58,8 +77,22 @@ class LiveServerTest(unittest.TestCase):
             self.assertEqual(code, 200, path)
         res = json.loads(body)['resources']
         self.assertIn('ds', [r for r in res if r['name'] == 'daemonsets'][0]['shortNames'])
-        self.assertEqual(json.loads(self.sim.call('GET', '/version', conn=conn)[2])['minor'], '30')
+        self.assertEqual(json.loads(self.sim.call('GET', '/version', conn=conn)[2])['minor'], '26')
         conn.close()
+
+    def test_openapi_v2(self):
+        pb = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf'
+        code, hdrs, body = self.sim.call('GET', '/openapi/v2', headers={'Accept': pb})
+        self.assertEqual((code, hdrs['content-type']), (200, 'application/octet-stream'))
+        self.assertEqual(_protobuf_fields(body), [(1, b'2.0'), (2, b'\n\nKubernetes\x12\x07v1.30.2'),
+                                                  (8, b''), (9, b'')])
+        code, hdrs, body = self.sim.call('GET', '/openapi/v2', headers={'Accept': 'application/json'})
+        self.assertEqual(code, 200)
+        self.assertEqual(json.loads(body), {'swagger': '2.0', 'info': {'title': 'Kubernetes', 'version': 'v1.30.2'},
+                                            'paths': {}, 'definitions': {}})
+        code, _, body = self.sim.call('GET', '/openapi/v2', headers={'Accept': 'application/json;q=0.5, ' + pb})
+        self.assertEqual(body[:1], b'\n')   # the preferred type: protobuf
+        self.assertEqual(self.sim.call('GET', '/openapi/v2', headers={'Accept': 'text/html'})[0], 406)
 
     def test_gzip_and_node_size(self):
         code, hdrs, body = self.sim.call('GET', '/api/v1/nodes?limit=10', headers={'Accept-Encoding': 'gzip'})

@@ -94,7 +94,7 @@ class LiveTableTest(unittest.TestCase):
         self.assertEqual(rows['control-plane-1']['cells'][1:3], ['Ready', 'control-plane'])
         self.assertEqual(rows['node-0004']['cells'][1], 'NotReady')
         self.assertEqual(rows['node-0003']['cells'][1], 'Ready,SchedulingDisabled')
-        self.assertEqual(rows['node-0001']['cells'][4], 'v1.30.2')
+        self.assertEqual(rows['node-0001']['cells'][4], 'v1.26.0')
         self.assertRegex(rows['node-0001']['cells'][3], r'^\d+s$')
         obj = rows['node-0001']['object']
         self.assertEqual((obj['kind'], obj['apiVersion']), ('PartialObjectMetadata', 'meta.k8s.io/v1'))

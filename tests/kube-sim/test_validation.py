@@ -44,7 +44,7 @@ class DaemonSetValidationTest(unittest.TestCase):
              [('FieldValueInvalid', 'spec.template.spec.containers[0].name')]),
             ('duplicate across init', lambda d: d['spec']['template']['spec'].update(
                 initContainers=[{'name': 'c', 'image': 'busybox'}]),
-             [('FieldValueDuplicate', 'spec.template.spec.containers[0].name')]),
+             [('FieldValueDuplicate', 'spec.template.spec.initContainers[0].name')]),
             ('image required', lambda d: d['spec']['template']['spec']['containers'][0].pop('image'),
              [('FieldValueRequired', 'spec.template.spec.containers[0].image')]),
             ('pull policy', lambda d: d['spec']['template']['spec']['containers'][0].update(

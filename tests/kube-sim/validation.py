@@ -9,6 +9,8 @@ import json
 import re
 
 import labelsel as sel
+import podvalidation
+import quantity as qty
 
 DNS1123_LABEL_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
 DNS1123_SUBDOMAIN_RE = sel.DNS1123_SUBDOMAIN_RE
@@ -104,9 +106,19 @@ def qualified_name(field, key):
         errs.append(invalid(field, key, 'name part must be non-empty'))
     elif len(name) > 63:
         errs.append(invalid(field, key, 'name part must be no more than 63 characters'))
-    if name and not sel.LABEL_NAME_RE.match(name):
+    if not sel.LABEL_NAME_RE.match(name):
         errs.append(invalid(field, key, QNAME_MSG))
     return errs
+
+
+def label_value_messages(v):
+    """validation.IsValidLabelValue."""
+    msgs = []
+    if len(v) > 63:
+        msgs.append('must be no more than 63 characters')
+    if not sel.LABEL_VALUE_RE.match(v):
+        msgs.append(VALUE_MSG)
+    return msgs
 
 
 def labels(field, labs):
@@ -116,10 +128,7 @@ def labels(field, labs):
         if not isinstance(v, str):
             errs.append(invalid('%s[%s]' % (field, k), v, 'must be a string'))
             continue
-        if len(v) > 63:
-            errs.append(invalid(field, v, 'must be no more than 63 characters'))
-        if not sel.LABEL_VALUE_RE.match(v):
-            errs.append(invalid(field, v, VALUE_MSG))
+        errs += [invalid(field, v, m) for m in label_value_messages(v)]
     return errs
 
 
@@ -152,63 +161,9 @@ def object_meta(meta, namespaced, name_check=dns1123_subdomain):
     return errs
 
 
-PULL_POLICIES = ['Always', 'IfNotPresent', 'Never']
-
-
-def containers(path, ctrs, seen, need_one):
-    errs = []
-    if not ctrs:
-        if need_one:
-            errs.append(required(path))
-        return errs
-    for i, c in enumerate(ctrs):
-        p = '%s[%d]' % (path, i)
-        name = c.get('name') or ''
-        if not name:
-            errs.append(required(p + '.name'))
-        else:
-            errs += dns1123_label(p + '.name', name)
-            if name in seen:
-                errs.append(duplicate(p + '.name', name))
-            seen.add(name)
-        image = c.get('image')
-        if not image or not image.strip():
-            errs.append(required(p + '.image'))
-        elif image != image.strip():
-            errs.append(invalid(p + '.image', image, 'must not have leading or trailing whitespace'))
-        pp = c.get('imagePullPolicy')
-        if pp is None or pp == '':
-            errs.append(required(p + '.imagePullPolicy'))
-        elif pp not in PULL_POLICIES:
-            errs.append(not_supported(p + '.imagePullPolicy', pp, PULL_POLICIES))
-        errs += _ports(p, c.get('ports'))
-    return errs
-
-
-def _ports(path, ports):
-    errs = []
-    for j, port in enumerate(ports or []):
-        cp = port.get('containerPort')
-        if not isinstance(cp, int) or not 1 <= cp <= 65535:
-            errs.append(invalid('%s.ports[%d].containerPort' % (path, j), cp,
-                                'must be between 1 and 65535, inclusive'))
-    return errs
-
-
 def go_map(labs):
     inner = ', '.join('%s:%s' % (go_quote(k), go_quote(v)) for k, v in sorted((labs or {}).items()))
     return 'map[string]string{%s}' % inner
-
-
-def pod_spec(path, spec):
-    errs = []
-    seen = set()
-    errs += containers(path + '.initContainers', spec.get('initContainers'), seen, False)
-    errs += containers(path + '.containers', spec.get('containers'), seen, True)
-    rp = spec.get('restartPolicy')
-    if rp not in ('Always', 'OnFailure', 'Never'):
-        errs.append(not_supported(path + '.restartPolicy', rp or '', ['Always', 'OnFailure', 'Never']))
-    return errs
 
 
 def daemonset(ds):
@@ -242,10 +197,10 @@ def daemonset(ds):
     errs += labels('spec.template.metadata.labels', tlabels)
     errs += annotations('spec.template.metadata.annotations', tmeta.get('annotations'))
     pspec = tmpl.get('spec') or {}
-    errs += pod_spec('spec.template.spec', pspec)
+    errs += podvalidation.pod_spec('spec.template.spec', pspec)
     rp = pspec.get('restartPolicy')
-    if rp in ('OnFailure', 'Never'):
-        errs.append(not_supported('spec.template.spec.restartPolicy', rp, ['Always']))
+    if rp != 'Always':
+        errs.append(not_supported('spec.template.spec.restartPolicy', rp or '', ['Always']))
     if pspec.get('activeDeadlineSeconds') is not None:
         errs.append(forbidden('spec.template.spec.activeDeadlineSeconds',
                               'activeDeadlineSeconds in DaemonSet is not Supported'))
@@ -264,20 +219,37 @@ def daemonset_update(new, old):
     return errs
 
 
-def default_container(c):
+def default_container(c, pod):
+    """SetDefaults_Container; for a pod (not a template) also SetDefaults_Pod's requests
+    copied from limits.  Quantities are stored in their canonical form."""
     if 'imagePullPolicy' not in c:
         img = c.get('image') or ''
         tagged_latest = '@' not in img and (img.rsplit('/', 1)[-1].find(':') < 0 or img.endswith(':latest'))
         c['imagePullPolicy'] = 'Always' if tagged_latest else 'IfNotPresent'
     c.setdefault('terminationMessagePath', '/dev/termination-log')
     c.setdefault('terminationMessagePolicy', 'File')
-    c.setdefault('resources', {})
+    res = c.setdefault('resources', {})
+    if not isinstance(res, dict):
+        return
+    for part in ('limits', 'requests'):
+        if isinstance(res.get(part), dict):
+            res[part] = {k: qty.normalise(q) for k, q in res[part].items()}
+    if pod and res.get('limits'):
+        req = res.setdefault('requests', {})
+        for k, q in res['limits'].items():
+            req.setdefault(k, q)
 
 
-def default_pod_spec(spec):
+def default_pod_spec(spec, pod=False):
     for c in (spec.get('initContainers') or []) + (spec.get('containers') or []):
         if isinstance(c, dict):
-            default_container(c)
+            default_container(c, pod)
+    for vol in spec.get('volumes') or []:
+        if isinstance(vol, dict) and not any(vol.get(k) is not None for k in podvalidation.VOLUME_TYPES):
+            vol['emptyDir'] = {}
+        ed = vol.get('emptyDir') if isinstance(vol, dict) else None
+        if isinstance(ed, dict) and ed.get('sizeLimit') is not None:
+            ed['sizeLimit'] = qty.normalise(ed['sizeLimit'])
     spec.setdefault('restartPolicy', 'Always')
     spec.setdefault('terminationGracePeriodSeconds', 30)
     spec.setdefault('dnsPolicy', 'ClusterFirst')
@@ -315,7 +287,15 @@ def node(n):
 
 
 def pod(p):
+    """ValidatePodCreate: metadata, spec, and the pod-only image whitespace rule."""
     meta = p.get('metadata') or {}
     errs = object_meta(meta, True)
     spec = p.get('spec') or {}
-    return errs + pod_spec('spec', spec)
+    errs += podvalidation.pod_spec('spec', spec)
+    for part in ('containers', 'initContainers'):
+        for i, c in enumerate(spec.get(part) or []):
+            image = (c or {}).get('image') or ''
+            if image != image.strip():
+                errs.append(invalid('spec.%s[%d].image' % (part, i), image,
+                                    'must not have leading or trailing whitespace'))
+    return errs

@@ -130,7 +130,18 @@ def random_matrix(ws, name, setup, pct, count, rng):
     return killed, converged, finished
 
 
+def hooks_built():
+    """Whether the binary under test was configured with --enable-test-hooks."""
+    with open(os.path.join(rlib.builddir(), 'autoconfig.h')) as f:
+        return '#define ENABLE_TEST_HOOKS 1' in f.read()
+
+
 def main():
+    if not hooks_built():
+        # Not a skip: without the hook nothing below could kill the runs it counts.
+        print('Bail out! clyde-seed was built without --enable-test-hooks '
+              '(tools/build and make distcheck turn it on)', flush=True)
+        sys.exit(1)
     seed = int(os.environ.get('RELIABILITY_SEED') or time.time_ns() % 1000000)
     rng = random.Random(seed)
     tap.diag('random seed %d (RELIABILITY_SEED=%d replays it)' % (seed, seed))

@@ -161,7 +161,7 @@ def case_open_flags(ws):
     """The tracker's temp file is created with O_CREAT|O_EXCL|O_NOFOLLOW, the tracker and
     the lock are opened with O_NOFOLLOW (seen by strace)."""
     if not shutil.which('strace'):
-        tap.skip('open flags', 'strace not installed')
+        tap.skip_missing('open flags', 'strace not installed (apt-get install strace)')
         return
     fresh(ws)
     trace = os.path.join(ws.base, 'strace.out')

@@ -56,7 +56,7 @@ def main():
     if not (rlib.full() or os.environ.get('RELIABILITY_VALGRIND')):
         rlib.skip_all('valgrind runs in make check-reliability (or RELIABILITY_VALGRIND=1)')
     if not shutil.which('valgrind'):
-        rlib.skip_all('valgrind not installed')
+        rlib.skip_all_missing('valgrind not installed (apt-get install valgrind)')
     tap = rlib.Tap()
     binary = build()
     d = rlib.workdir('valgrind')

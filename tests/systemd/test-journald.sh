@@ -9,10 +9,11 @@
 
 JOURNALD=/lib/systemd/systemd-journald
 [ -x "$JOURNALD" ] || JOURNALD=/usr/lib/systemd/systemd-journald
-[ -x "$JOURNALD" ] || skip_all "systemd-journald not installed"
-command -v journalctl >/dev/null 2>&1 || skip_all "journalctl not installed"
-command -v unshare >/dev/null 2>&1 || skip_all "unshare (util-linux) not installed"
-[ -f /etc/systemd/journald.conf ] || skip_all "no /etc/systemd/journald.conf to bind the test configuration over"
+[ -x "$JOURNALD" ] || skip_all_missing "systemd-journald not installed (apt-get install systemd)"
+command -v journalctl >/dev/null 2>&1 || skip_all_missing "journalctl not installed (apt-get install systemd)"
+command -v unshare >/dev/null 2>&1 || skip_all_missing "unshare not installed (apt-get install util-linux)"
+[ -f /etc/systemd/journald.conf ] ||
+        skip_all_missing "no /etc/systemd/journald.conf to bind the test configuration over (apt-get install systemd)"
 UNSHARE="unshare -m --propagation private"
 [ "$(id -u)" -eq 0 ] || UNSHARE="unshare -rm --propagation private"
 $UNSHARE true 2>/dev/null || skip_all "cannot create a mount namespace ($UNSHARE): needs root or user namespaces"

@@ -19,20 +19,16 @@ t() { # t OK|FAIL description
         if [ "$1" = OK ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
 }
 
-if ! command -v systemd-analyze >/dev/null 2>&1; then
-        echo "1..0 # SKIP systemd-analyze not installed (apt-get install systemd)"
-        exit 0
-fi
+. "$top_srcdir/tests/tap.sh"
+command -v systemd-analyze >/dev/null 2>&1 ||
+        skip_all_missing "systemd-analyze not installed (apt-get install systemd)"
 if [ ! -f "$SERVICE" ]; then
         echo "Bail out! $SERVICE not built (run make first)"
         exit 1
 fi
 units=/lib/systemd/system
 [ -d "$units" ] || units=/usr/lib/systemd/system
-if [ ! -d "$units" ]; then
-        echo "1..0 # SKIP no $units to build the --root tree from"
-        exit 0
-fi
+[ -d "$units" ] || skip_all_missing "no $units to build the --root tree from (apt-get install systemd)"
 
 R=$(mktemp -d "${TMPDIR:-/tmp}/clyde-units.XXXXXX") || exit 1
 trap 'rm -rf "$R"' EXIT INT TERM

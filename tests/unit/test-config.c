@@ -2,6 +2,7 @@
 /* Configuration: typed values, seeder.ini errors with lines, precedence, paths, the CLI. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,62 @@ static void test_bools_percent(void) {
                 else
                         ok(r == 0 && v == p[i].want, "percentage '%s' is %g", p[i].in, p[i].want);
         }
+}
+
+static void test_decimals(void) {
+        static const struct {
+                const char *in;
+                double want; /* < 0: invalid */
+        } d[] = { { "20", 20 }, { "0.25", 0.25 }, { "1e3", 1000 }, { "nan", -1 }, { "NaN", -1 },
+                  { "-nan", -1 }, { "inf", -1 }, { "-inf", -1 }, { "Infinity", -1 }, { "1e999", -1 },
+                  { "", -1 }, { " 5", -1 }, { "5 ", -1 }, { "5x", -1 } };
+        for (size_t i = 0; i < ELEMENTSOF(d); i++) {
+                double v = -1;
+                int r = config_parse_decimal(d[i].in, &v);
+                if (d[i].want < 0)
+                        ok(r == -EINVAL && v == -1, "decimal '%s' is rejected", d[i].in);
+                else
+                        ok(r == 0 && v == d[i].want, "decimal '%s' is %g", d[i].in, d[i].want);
+        }
+}
+
+/* Every decimal key, from a file: a non-finite value is an error naming file:line. */
+static void test_nonfinite_keys(void) {
+        static const char *const values[] = { "nan", "inf", "-inf", "infinity", "NAN" };
+        size_t tested = 0;
+
+        for (size_t i = 0; i < config_n_keys; i++) {
+                const struct config_key *k = &config_keys[i];
+                if (k->type != KEY_DOUBLE && k->type != KEY_PERCENT)
+                        continue;
+                for (size_t j = 0; j < ELEMENTSOF(values); j++) {
+                        _cleanup_(config_done) struct config c = {};
+                        _cleanup_(config_errors_done) struct config_errors err = {};
+                        _cleanup_(freep) char *want = NULL;
+                        char path[] = "/tmp/test-config-XXXXXX";
+                        int fd = mkstemp(path);
+                        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+                        if (!f || fprintf(f, "[%s]\n# comment\n%s = %s\n", k->section, k->name, values[j]) < 0 ||
+                            fclose(f) != 0) {
+                                ok(false, "cannot write %s", path);
+                                continue;
+                        }
+                        config_init(&c);
+                        (void) config_load_file(&c, path, &err);
+                        (void) unlink(path);
+                        if (asprintf(&want, "%s:3: invalid value '%s' for '%s' in [%s]: expected a ", path, values[j],
+                                     k->name, k->section) < 0)
+                                want = NULL;
+                        ok(want && err.n == 1 && startswith(err.lines[0], want), "[%s] %s = %s: rejected at file:3",
+                           k->section, k->name, values[j]);
+                        for (size_t e = 0; e < err.n; e++)
+                                printf("# %s\n", err.lines[e]);
+                        tested++;
+                }
+        }
+        ok(tested >= 2 * ELEMENTSOF(values), "the decimal keys (percentage, qps, ...) were all tried (%zu cases)",
+           tested);
 }
 
 static void test_lists(void) {
@@ -179,6 +236,8 @@ static void test_missing_file(void) {
 int main(void) {
         test_durations();
         test_bools_percent();
+        test_decimals();
+        test_nonfinite_keys();
         test_lists();
         test_defaults();
         test_good_file();

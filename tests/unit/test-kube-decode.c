@@ -66,6 +66,31 @@ static void test_node_full(void) {
         node_info_done(&n);
 }
 
+static void test_node_kinds(void) {
+        static const struct {
+                const char *labels;
+                enum node_virtual kind;
+                bool autopilot;
+        } cases[] = {
+                { "{\"type\":\"virtual-kubelet\",\"kubernetes.io/role\":\"agent\"}", NODE_VIRTUAL_KUBELET, false },
+                { "{\"eks.amazonaws.com/compute-type\":\"fargate\"}", NODE_VIRTUAL_FARGATE, false },
+                { "{\"eks.amazonaws.com/compute-type\":\"auto\"}", NODE_REAL, false },
+                { "{\"type\":\"worker\"}", NODE_REAL, false },
+                { "{\"cloud.google.com/gke-autopilot\":\"true\"}", NODE_REAL, true },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char buf[512];
+                struct node_info n = {};
+                snprintf(buf, sizeof(buf), "{\"metadata\":{\"name\":\"n\",\"labels\":%s}}", cases[i].labels);
+                _cleanup_(json_object_putp) json_object *o = json_tokener_parse(buf);
+                is_int(kube_decode_node(o, NULL, &n), 0, "node %s decodes", cases[i].labels);
+                is_int(n.virtual_kind, cases[i].kind, "labels %s: kind", cases[i].labels);
+                is_int(n.autopilot, cases[i].autopilot, "labels %s: autopilot", cases[i].labels);
+                node_info_done(&n);
+        }
+}
+
 static void test_node_minimal(void) {
         _cleanup_(json_object_putp) json_object *o = fixture("node-minimal.json");
         _cleanup_(json_object_putp) json_object *bad = json_tokener_parse("{\"metadata\":{}}");
@@ -77,6 +102,7 @@ static void test_node_minimal(void) {
         is_int(n.ready, NODE_READY_UNKNOWN, "no Ready condition is Unknown");
         is_int(n.ready_since, 0, "no transition time");
         ok(!n.owned && !n.deleting && !n.control_plane && !n.unschedulable, "flags false");
+        ok(n.virtual_kind == NODE_REAL && !n.autopilot, "a real node, not Autopilot");
         is_int(n.n_images, 0, "no images");
         node_info_done(&n);
         is_int(kube_decode_node(bad, NULL, &n), -EBADMSG, "nameless node rejected");
@@ -242,6 +268,7 @@ static void test_patch_json(void) {
 }
 
 int main(void) {
+        test_node_kinds();
         test_node_full();
         test_node_minimal();
         test_pods();

@@ -74,6 +74,7 @@ static struct manifest_params params(void) {
                 .name = "clyde-seed-r1-0",
                 .run_id = "r1",
                 .batch = 0,
+                .part = 3,
                 .images = images,
                 .container_names = names,
                 .n_images = ELEMENTSOF(images),
@@ -85,7 +86,7 @@ static struct manifest_params params(void) {
 }
 
 static void check_labels(json_object *ds, const char *where) {
-        ok(at(ds, where) && json_object_object_length(at(ds, where)) == 4, "%s has 4 labels", where);
+        ok(at(ds, where) && json_object_object_length(at(ds, where)) == 5, "%s has 5 labels", where);
         {
                 json_object *l = at(ds, where), *v;
                 ok(json_object_object_get_ex(l, "app.kubernetes.io/managed-by", &v) &&
@@ -98,14 +99,17 @@ static void check_labels(json_object *ds, const char *where) {
                    "%s run", where);
                 ok(json_object_object_get_ex(l, "clyde-seed/batch", &v) && streq(json_object_get_string(v), "0"),
                    "%s batch", where);
+                ok(json_object_object_get_ex(l, "clyde-seed/part", &v) && streq(json_object_get_string(v), "3"),
+                   "%s part", where);
         }
 }
 
 static void check_container_common(json_object *c, const char *what, bool ro) {
-        is_str(str_at(c, "resources.requests.cpu"), "1m", "%s cpu request", what);
-        is_str(str_at(c, "resources.requests.memory"), "8Mi", "%s memory request", what);
-        is_str(str_at(c, "resources.limits.cpu"), "50m", "%s cpu limit", what);
-        is_str(str_at(c, "resources.limits.memory"), "32Mi", "%s memory limit", what);
+        /* requests = limits: a LimitRange with maxLimitRequestRatio 1 admits the pod */
+        is_str(str_at(c, "resources.requests.cpu"), "10m", "%s cpu request", what);
+        is_str(str_at(c, "resources.requests.memory"), "16Mi", "%s memory request", what);
+        is_str(str_at(c, "resources.limits.cpu"), "10m", "%s cpu limit", what);
+        is_str(str_at(c, "resources.limits.memory"), "16Mi", "%s memory limit", what);
         is_int(bool_at(c, "securityContext.allowPrivilegeEscalation"), 0, "%s no privilege escalation", what);
         is_int(bool_at(c, "securityContext.readOnlyRootFilesystem"), 1, "%s read-only root", what);
         is_int(bool_at(c, "securityContext.runAsNonRoot"), 1, "%s runAsNonRoot", what);
@@ -218,6 +222,7 @@ static void test_options(void) {
         p.helper_image = "registry.local/busybox:1.36.1-musl";
         p.cpu_request = "5m";
         p.memory_limit = "64Mi";
+        p.run_as_user = 1000680000;
         is_int(manifest_build(&p, &ds, NULL), 0, "build with options");
         spec = at(ds, "spec.template.spec");
         is_int(len_at(spec, "tolerations"), 3, "3 tolerations");
@@ -235,7 +240,20 @@ static void test_options(void) {
         is_str(str_at(spec, "initContainers[0].image"), "registry.local/busybox:1.36.1-musl", "helper image");
         is_str(str_at(spec, "containers[0].resources.requests.cpu"), "5m", "cpu request override");
         is_str(str_at(spec, "containers[0].resources.limits.memory"), "64Mi", "memory limit override");
-        is_str(str_at(spec, "containers[0].resources.requests.memory"), "8Mi", "other defaults kept");
+        is_int(int_at(spec, "securityContext.runAsUser"), 1000680000, "run_as_user N: pod runAsUser");
+        is_int(int_at(spec, "containers[0].securityContext.runAsGroup"), 1000680000, "run_as_user N: runAsGroup");
+        json_object_put(ds);
+        ds = NULL;
+        p.run_as_user = MANIFEST_RUN_AS_AUTO;
+        is_int(manifest_build(&p, &ds, NULL), 0, "build with run_as_user auto");
+        spec = at(ds, "spec.template.spec");
+        ok(!at(spec, "securityContext.runAsUser") && !at(spec, "securityContext.runAsGroup"), "auto: pod uid unset");
+        ok(!at(spec, "initContainers[0].securityContext.runAsUser") &&
+                   !at(spec, "containers[1].securityContext.runAsGroup"),
+           "auto: container uid and gid unset");
+        is_int(bool_at(spec, "securityContext.runAsNonRoot"), 1, "auto: runAsNonRoot kept (pod)");
+        is_int(bool_at(spec, "containers[2].securityContext.runAsNonRoot"), 1, "auto: runAsNonRoot kept (container)");
+        is_str(str_at(spec, "containers[0].resources.requests.memory"), "16Mi", "other defaults kept");
         json_object_put(ds);
         toleration_array_free(tols, 3);
 }
@@ -248,7 +266,7 @@ static void test_refusals(void) {
         struct {
                 const char *what, *cause;
                 struct manifest_params p;
-        } cases[10];
+        } cases[14];
         size_t n = 0;
         json_object *ds = NULL;
 
@@ -264,6 +282,12 @@ static void test_refusals(void) {
         cases[n].what = "bad run id", cases[n].cause = "run id", cases[n++].p.run_id = "has space";
         cases[n].what = "bad label key", cases[n].cause = "label key", cases[n++].p.label_key = "-x";
         cases[n].what = "bad quantity", cases[n].cause = "quantity", cases[n++].p.memory_limit = "32 MiB";
+        cases[n].what = "cpu request above limit", cases[n].cause = "cpu request '20m' is more than its limit '10m'";
+        cases[n++].p.cpu_request = "20m";
+        cases[n].what = "memory request above limit", cases[n].cause = "memory request";
+        cases[n].p.memory_request = "1Gi", cases[n++].p.memory_limit = "1000Mi";
+        cases[n].what = "negative uid", cases[n].cause = "run_as_user", cases[n++].p.run_as_user = -5;
+        cases[n].what = "too many nodes", cases[n].cause = "more than 1000", cases[n++].p.n_nodes = 1001;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(freep) char *why = NULL;
                 is_int(manifest_build(&cases[i].p, &ds, &why), -EINVAL, "refused: %s", cases[i].what);
@@ -278,29 +302,33 @@ static void test_names(void) {
                 unsigned batch;
                 const char *want;
         } cases[] = {
-                { "r1", 0, "clyde-seed-r1-0" },
-                { "20250101T120000Z-ab12", 3, "clyde-seed-20250101t120000z-ab12-3" },
-                { "--Run__ID..x--", 12, "clyde-seed-run-id-x-12" },
+                { "r1", 0, "clyde-seed-r1-0-0" },
+                { "20250101T120000Z-ab12", 3, "clyde-seed-20250101t120000z-ab12-3-0" },
+                { "--Run__ID..x--", 12, "clyde-seed-run-id-x-12-0" },
         };
         char long_id[200], *name = NULL, *other = NULL, *why = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                is_int(manifest_daemonset_name(cases[i].run_id, cases[i].batch, &name, NULL), 0, "name for %s",
+                is_int(manifest_daemonset_name(cases[i].run_id, cases[i].batch, 0, &name, NULL), 0, "name for %s",
                        cases[i].run_id);
                 is_str(name, cases[i].want, "name for '%s'", cases[i].run_id);
                 free(name);
         }
         memset(long_id, 'z', sizeof(long_id));
         long_id[sizeof(long_id) - 1] = '\0';
-        is_int(manifest_daemonset_name(long_id, 4294967295u, &name, NULL), 0, "long run id");
+        is_int(manifest_daemonset_name(long_id, 4294967295u, 7, &name, NULL), 0, "long run id");
         ok(strlen(name) <= 63 && dns_label_valid(name), "long run id gives a DNS label: %s", name);
-        ok(startswith(name, "clyde-seed-zzz") && strstr(name, "-4294967295"), "keeps prefix and batch: %s", name);
+        ok(startswith(name, "clyde-seed-zzz") && strlen(name) > 13 && streq(name + strlen(name) - 13, "-4294967295-7"), "keeps prefix, batch and part: %s",
+           name);
+        is_int(manifest_daemonset_name(long_id, 4294967295u, 4294967295u, &other, NULL), 0, "largest part");
+        ok(strlen(other) <= 63 && dns_label_valid(other), "still a DNS label: %s", other);
+        free(other);
         long_id[100] = 'y';
-        is_int(manifest_daemonset_name(long_id, 4294967295u, &other, NULL), 0, "other long run id");
+        is_int(manifest_daemonset_name(long_id, 4294967295u, 7, &other, NULL), 0, "other long run id");
         ok(!streq(name, other), "two long ids stay distinct: %s vs %s", name, other);
         free(name);
         free(other);
-        is_int(manifest_daemonset_name("---", 0, &name, &why), -EINVAL, "run id without letters refused");
+        is_int(manifest_daemonset_name("---", 0, 0, &name, &why), -EINVAL, "run id without letters refused");
         ok(why && strstr(why, "run id"), "cause: %s", strempty(why));
         free(why);
 }
@@ -374,11 +402,71 @@ static void test_quantities(void) {
                 { "1m", true }, { "8Mi", true }, { "0.5", true }, { "2", true }, { "1Gi", true },
                 { "", false },  { "m", false },  { "1.", false }, { "1 Mi", false }, { "1MB", false }, { "-1", false },
         };
+        static const struct {
+                const char *q;
+                int r;
+                int64_t milli;
+        } values[] = {
+                { "100m", 0, 100 },          { "0.1", 0, 100 },         { "1", 0, 1000 },
+                { "16Mi", 0, INT64_C(16) * 1024 * 1024 * 1000 },         { "1k", 0, 1000000 },
+                { "0.0001", 0, 1 },          { "1.5Ki", 0, 1536000 },   { "2Ti", 0, INT64_C(2) * 1024 * 1024 * 1024 * 1024 * 1000 },
+                { "99999999999999999999", -ERANGE, 0 },                { "9000000T", -ERANGE, 0 },
+                { "1e3", -EINVAL, 0 },
+        };
+        int64_t v;
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 is_int(manifest_quantity_valid(cases[i].q), cases[i].ok, "quantity '%s'", cases[i].q);
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                v = -1;
+                is_int(manifest_quantity_milli(values[i].q, &v), values[i].r, "parse '%s'", values[i].q);
+                if (values[i].r == 0)
+                        is_int(v, values[i].milli, "'%s' in thousandths", values[i].q);
+        }
         is_str(manifest_pull_policy("a/b:1"), "Always", "tag policy");
         is_str(manifest_pull_policy("a/b@sha256:" D64), "IfNotPresent", "digest policy");
+}
+
+/* The body of a DaemonSet with n seeders whose names are len characters long. */
+static size_t body_size(size_t n, size_t len) {
+        struct manifest_params p = params();
+        const char **l = calloc(n, sizeof(char *));
+        char *names_buf = malloc(n * (len + 1));
+        json_object *ds = NULL;
+        size_t size = 0;
+
+        if (!l || !names_buf)
+                abort();
+        for (size_t i = 0; i < n; i++) {
+                char *s = names_buf + i * (len + 1);
+                /* distinct DNS-1123 subdomains: "node-<i>" padded with label-sized runs */
+                int k = snprintf(s, len + 1, "n%06zu", i);
+                for (size_t j = (size_t) k; j < len; j++)
+                        s[j] = (j % 64 == 63) ? '.' : 'a';
+                s[len] = '\0';
+                l[i] = s;
+        }
+        p.nodes = l;
+        p.n_nodes = n;
+        if (manifest_build(&p, &ds, NULL) == 0)
+                size = strlen(json_object_to_json_string_ext(ds, JSON_C_TO_STRING_PLAIN));
+        json_object_put(ds);
+        free(names_buf);
+        free(l);
+        return size;
+}
+
+/* The API server refuses a request body above 3 MiB and etcd an object above 1.5 MiB:
+ * one DaemonSet of the most seeders allowed stays far below both. */
+static void test_size(void) {
+        size_t typical = body_size(MANIFEST_NODES_PER_DAEMONSET, 42); /* ip-10-0-1-2.eu-west-1.compute.internal */
+        size_t longest = body_size(MANIFEST_NODES_PER_DAEMONSET, 253);
+
+        printf("# DaemonSet body, %d seeders: %zu bytes with 42-character names, %zu bytes with 253\n",
+             MANIFEST_NODES_PER_DAEMONSET, typical, longest);
+        ok(typical > 0 && longest > typical, "bodies built");
+        ok(longest < 512 * 1024, "253-character names: %zu bytes < 512 KiB (a third of etcd's 1.5 MiB)", longest);
+        ok(typical < 160 * 1024, "typical names: %zu bytes < 160 KiB", typical);
 }
 
 int main(void) {
@@ -389,5 +477,6 @@ int main(void) {
         test_awkward_images();
         test_batches();
         test_quantities();
+        test_size();
         return tap_done();
 }

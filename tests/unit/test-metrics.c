@@ -176,7 +176,7 @@ static struct tracker *fixture(void) {
                 abort();
         h = (struct tracker_history) { .id = (char *) "20260101t010000-bbbb", .started_at = 5000,
                                        .finished_at = 5090, .result = TRACKER_OUTCOME_PARTIAL,
-                                       .failures = 3, .seeders = 2, .images = 3 };
+                                       .failures = 3, .not_applicable = 2, .seeders = 2, .images = 3 };
         for (size_t p = 0; p < _TRACKER_PHASE_MAX; p++)
                 h.phase_seconds[p] = -1;
         h.phase_seconds[TRACKER_PHASE_SELECT] = 1;
@@ -231,6 +231,7 @@ static void test_values(void) {
                "quote and backslash survive escaping");
         ok(strstr(text, "image=\"reg.example/odd\\\"name\\\\x:1\"") != NULL, "escaped on the wire");
         is_int(value(&p, "clyde_seed_pull_failures", ""), 3, "failures of the newest run");
+        is_int(value(&p, "clyde_seed_pulls_not_applicable", ""), 2, "platform mismatches of the newest run");
         is_int(value(&p, "clyde_seed_run_duration_seconds", ""), 90, "run duration");
         is_int(value(&p, "clyde_seed_phase_duration_seconds", "phase=verify"), 80, "verify duration");
         is_int(value(&p, "clyde_seed_phase_duration_seconds", "phase=select"), 1, "select duration");

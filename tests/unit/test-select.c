@@ -214,6 +214,8 @@ static void test_empty_and_ineligible(void) {
         n->os = NULL;
         add_node(&c, "unselected", "a", "amd64")->selected = false;
         add_node(&c, "cp", "a", "amd64")->control_plane = true;
+        add_node(&c, "vk", "a", "amd64")->virtual_kind = NODE_VIRTUAL_KUBELET;
+        add_node(&c, "fargate", "a", "amd64")->virtual_kind = NODE_VIRTUAL_FARGATE;
         add_taint(add_node(&c, "tainted", "a", "amd64"), "dedicated", "gpu", "NoSchedule");
         add_taint(add_node(&c, "noexec", "a", "amd64"), "x", NULL, "NoExecute");
         in = input(&c, 100);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #error "TRACKER_DATA_DIR, TRACKER_DOC and TRACKER_CORPUS must point into the source tree"
 #endif
 
+#define NOBODY 65534
 #define T0 INT64_C(1795688400) /* 2026-11-26T10:20:00Z */
 #define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define DIGEST_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -84,6 +86,7 @@ static void test_enums(void) {
         for (int o = 0; o < _TRACKER_OUTCOME_MAX; o++)
                 is_int(tracker_outcome_from_string(tracker_outcome_to_string(o)), o, "outcome %d round trip", o);
         is_str(tracker_state_to_string(TRACKER_STATE_NODE_LOST), "node-lost", "node-lost spelling");
+        is_str(tracker_state_to_string(TRACKER_STATE_NOT_APPLICABLE), "not-applicable", "not-applicable spelling");
         is_str(tracker_phase_to_string(TRACKER_PHASE_PRELOAD), "preload", "preload spelling");
         is_int(tracker_phase_from_string("Select"), -EINVAL, "phase names are case-sensitive");
         is_int(tracker_action_from_string(NULL), -EINVAL, "NULL action");
@@ -259,7 +262,9 @@ static struct tracker *build_full(void) {
             tracker_result_set(r, "n2", 2, TRACKER_STATE_FAILED, NULL, "ErrImagePull",
                                "rpc error: \"not found\" /\\ é") < 0 ||
             tracker_result_set(r, "n3", 2, TRACKER_STATE_NODE_LOST, NULL, "NodeNotReady", NULL) < 0 ||
-            tracker_result_set(r, "n3", 0, TRACKER_STATE_SKIPPED, DIGEST_A, NULL, NULL) < 0)
+            tracker_result_set(r, "n3", 0, TRACKER_STATE_SKIPPED, DIGEST_A, NULL, NULL) < 0 ||
+            tracker_result_set(r, "n3", 1, TRACKER_STATE_NOT_APPLICABLE, NULL, "platform",
+                               "no match for platform in manifest: not found") < 0)
                 abort();
         if (tracker_seeder_add(t, "n1", "eu-1a", "amd64", T0 - 3600, true, &s) < 0 ||
             tracker_seeder_set_image(s, "docker.io/library/nginx:latest", DIGEST_A, T0 - 3000) < 0 ||
@@ -269,7 +274,7 @@ static struct tracker *build_full(void) {
         char id[] = "old-run";
         struct tracker_history h = { .id = id, .started_at = T0 - 7200, .finished_at = T0 - 7000,
                                      .result = TRACKER_OUTCOME_PARTIAL, .seeders = 2, .images = 3,
-                                     .failures = 1,
+                                     .failures = 1, .not_applicable = 4,
                                      .phase_seconds = { -1, 1, 2, 3, 190, 4, -1 } };
         if (tracker_history_add(t, &h) < 0)
                 abort();
@@ -304,7 +309,7 @@ static void check_full(const struct tracker *t) {
                    r->plan[2].action == TRACKER_ACTION_WAIT,
            "rt plan");
         ok(r->n_daemonsets == 2 && streq(r->daemonsets[1], "clyde-seed-a1b2-1"), "rt daemonsets");
-        is_int(r->n_results, 6, "rt result count");
+        is_int(r->n_results, 7, "rt result count");
         struct tracker_run *rw = (struct tracker_run *) r;
         struct tracker_result *x = tracker_result_find(rw, "n1", 0);
         ok(x && x->state == TRACKER_STATE_PULLED && streq_ptr(x->digest, DIGEST_A), "rt result, digest as image");
@@ -320,6 +325,9 @@ static void check_full(const struct tracker *t) {
         ok(x && x->state == TRACKER_STATE_NODE_LOST && !x->message, "rt result, node-lost");
         x = tracker_result_find(rw, "n3", 0);
         ok(x && x->state == TRACKER_STATE_SKIPPED, "rt result, skipped");
+        x = tracker_result_find(rw, "n3", 1);
+        ok(x && x->state == TRACKER_STATE_NOT_APPLICABLE && streq_ptr(x->reason, "platform"),
+           "rt result, not-applicable");
         if (!ok(t->n_seeders == 2, "rt seeder count"))
                 return;
         const struct tracker_seeder *s = &t->seeders[0];
@@ -338,6 +346,7 @@ static void check_full(const struct tracker *t) {
         ok(streq(h->id, "old-run") && h->started_at == T0 - 7200 && h->finished_at == T0 - 7000 &&
                    h->result == TRACKER_OUTCOME_PARTIAL && h->seeders == 2 && h->images == 3 && h->failures == 1,
            "rt history");
+        is_int(h->not_applicable, 4, "rt history not_applicable");
         ok(h->phase_seconds[TRACKER_PHASE_NONE] == -1 && h->phase_seconds[TRACKER_PHASE_SELECT] == 1 &&
                    h->phase_seconds[TRACKER_PHASE_VERIFY] == 190 && h->phase_seconds[TRACKER_PHASE_CLEANUP] == 4 &&
                    h->phase_seconds[TRACKER_PHASE_DONE] == -1,
@@ -681,18 +690,65 @@ static void test_symlink_and_set_aside(void) {
         is_int(tracker_load(path, &l, &cause), -EBADMSG, "a FIFO is refused without blocking");
         ok(cause && strstr(cause, "is not a regular file"), "cause: %s", strempty(cause));
         (void) unlink(path);
+}
 
-        /* Unreadable (root reads anything: then the check is skipped, and says so). */
-        is_int(tracker_save(path, t, NULL), 0, "a tracker to make unreadable");
-        ok(chmod(path, 0) == 0, "chmod 000");
-        free(cause);
-        cause = NULL;
-        if (geteuid() == 0)
-                printf("ok %d - # SKIP running as root: permissions are not enforced\n", ++tap_n);
-        else {
-                is_int(tracker_load(path, &l, &cause), -EACCES, "an unreadable tracker");
-                ok(cause && strstr(cause, "cannot be read: "), "cause: %s", strempty(cause));
+/* tracker_load(path) in a child that is not root (root reads anything, so a root test
+ * process drops to nobody first): its euid, the result and the cause come back. */
+static int load_unprivileged(const char *path, uid_t *ret_euid, char *cause, size_t size) {
+        int fd[2], status = 0, r = 0;
+        pid_t pid;
+
+        if (pipe(fd) < 0 || (pid = fork()) < 0)
+                return -errno;
+        if (pid == 0) {
+                _cleanup_(tracker_freep) struct tracker *l = NULL;
+                _cleanup_(freep) char *c = NULL;
+                uid_t euid;
+
+                close(fd[0]);
+                if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                                       setresuid(NOBODY, NOBODY, NOBODY) < 0))
+                        _exit(2);
+                euid = geteuid();
+                r = tracker_load(path, &l, &c);
+                if (write(fd[1], &euid, sizeof(euid)) != sizeof(euid) || write(fd[1], &r, sizeof(r)) != sizeof(r) ||
+                    (c && write(fd[1], c, strlen(c)) < 0))
+                        _exit(3);
+                _exit(0);
         }
+        close(fd[1]);
+        memset(cause, 0, size);
+        if (read(fd[0], ret_euid, sizeof(*ret_euid)) != sizeof(*ret_euid) || read(fd[0], &r, sizeof(r)) != sizeof(r))
+                r = -EIO;
+        else
+                (void) !read(fd[0], cause, size - 1);
+        close(fd[0]);
+        if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                printf("# the unprivileged child failed (status %#x)\n", (unsigned) status);
+                return -ECHILD;
+        }
+        return r;
+}
+
+static void test_unreadable(void) {
+        _cleanup_(tracker_freep) struct tracker *t = tracker_new();
+        _cleanup_(freep) char *path = path_in_tmp("seeder_tracker.json");
+        char cause[512];
+        uid_t euid = 0;
+
+        empty_tmp();
+        is_int(tracker_save(path, t, NULL), 0, "a tracker to make unreadable");
+        /* nobody must reach and own it, so that only its mode stands in the way */
+        if (geteuid() == 0)
+                ok(chown(tmpdir, NOBODY, NOBODY) == 0 && chown(path, NOBODY, NOBODY) == 0,
+                   "the directory and the tracker given to nobody");
+        is_int(load_unprivileged(path, &euid, cause, sizeof(cause)), 0, "readable: the child loads it");
+        ok(euid != 0, "the child is not root (euid %u)", (unsigned) euid);
+        ok(chmod(path, 0) == 0, "chmod 000");
+        is_int(load_unprivileged(path, &euid, cause, sizeof(cause)), -EACCES, "an unreadable tracker");
+        ok(strstr(cause, "cannot be read: "), "cause: %s", cause);
+        if (geteuid() == 0)
+                (void) chown(tmpdir, 0, 0);
 }
 
 static void test_cluster(void) {
@@ -873,6 +929,7 @@ int main(void) {
         test_load_fixtures();
         test_parse_shapes();
         test_symlink_and_set_aside();
+        test_unreadable();
         test_cluster();
         test_lock();
         test_large();

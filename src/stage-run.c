@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+#include "stage-run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "macro.h"
+#include "manifest.h"
+#include "stage.h"
+#include "util.h"
+
+/* Results settle in bursts: starting the next DaemonSets at most this often groups the
+ * seeders done at about the same time into one DaemonSet. */
+#define STAGE_FLUSH_MS 500
+
+struct wave {
+        char *name;
+        size_t batch;
+        size_t *nodes; /* stage node indices */
+        size_t n_nodes;
+};
+
+struct stage_run {
+        struct stage *stage;
+        uint8_t *started; /* n_nodes x n_batches: a DaemonSet was started for it */
+        struct wave *waves;
+        size_t n_waves;
+        struct toleration *tols;
+        size_t n_tols;
+        int64_t last_flush_ms;
+        bool pending;
+};
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wave_done(struct wave *w) {
+        free(w->name);
+        free(w->nodes);
+}
+
+void stage_run_free(struct machine *m) {
+        struct stage_run *s = m->stages;
+
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n_waves; i++)
+                wave_done(&s->waves[i]);
+        free(s->waves);
+        free(s->started);
+        toleration_array_free(s->tols, s->n_tols);
+        stage_free(s->stage);
+        free(s);
+        m->stages = NULL;
+}
+
+static int build(struct machine *m) {
+        const struct config *c = m->config;
+        _cleanup_(freep) char *cause = NULL;
+        struct stage_run *s;
+        int r;
+
+        s = m->stages = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        r = stage_new(m->tracker->run, (size_t) c->images_per_daemonset, (size_t) MAX(c->pods_per_seeder, 1),
+                      &s->stage);
+        if (r < 0)
+                return r;
+        s->started = calloc(s->stage->n_nodes * s->stage->n_batches + 1, 1);
+        if (!s->started)
+                return -ENOMEM;
+        while (c->tolerations && c->tolerations[s->n_tols])
+                s->n_tols++;
+        r = toleration_parse_many((const char *const *) c->tolerations, s->n_tols, &s->tols, &cause);
+        if (r < 0) {
+                s->n_tols = 0;
+                return log_error_errno(r, "tolerations: %s", strempty(cause));
+        }
+        return 0;
+}
+
+static int delete_recorded(struct machine *m) {
+        struct tracker_run *run = m->tracker->run;
+        int r;
+
+        if (run->n_daemonsets > 0)
+                log_info("resuming: deleting the %zu DaemonSets this run recorded, then starting what is still "
+                         "waiting", run->n_daemonsets);
+        while (run->n_daemonsets > 0) {
+                _cleanup_(freep) char *name = strdup(run->daemonsets[run->n_daemonsets - 1]);
+                if (!name)
+                        return -ENOMEM;
+                r = kube_delete_daemonset(m->kube, m->config->namespace, name, "Background");
+                if (r < 0 && r != -ENOENT)
+                        return log_error_errno(r, "cannot delete DaemonSet '%s': %s", name, machine_api_error(m, r));
+                (void) tracker_run_remove_daemonset(run, name);
+                r = machine_persist(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int create(struct machine *m, const struct manifest_params *p) {
+        _cleanup_(freep) char *cause = NULL;
+        json_object *o = NULL;
+        int r;
+
+        r = manifest_build(p, &o, &cause);
+        if (r < 0)
+                return log_error_errno(r, "DaemonSet '%s': %s", p->name, strempty(cause));
+        /* Persist the name before creating it: a crash in between leaves no orphan unknown. */
+        if (tracker_run_add_daemonset(m->tracker->run, p->name) == 0) {
+                r = machine_persist(m);
+                if (r < 0)
+                        goto out;
+        }
+        r = kube_create_daemonset(m->kube, m->config->namespace,
+                                  json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
+        if (r == -EEXIST)
+                r = 0;
+        if (r < 0)
+                log_error_errno(r, "cannot create DaemonSet '%s': %s", p->name, machine_api_error(m, r));
+        else
+                log_info("DaemonSet '%s': batch %u, %zu images on %zu seeders", p->name, p->batch, p->n_images,
+                         p->n_nodes);
+out:
+        json_object_put(o);
+        return r;
+}
+
+static void fill_params(struct machine *m, size_t b, size_t n_images, const char **refs, char **names,
+                        struct manifest_params *p) {
+        const struct config *c = m->config;
+        const struct stage_run *s = m->stages;
+        size_t n_secrets = 0;
+
+        while (c->image_pull_secrets && c->image_pull_secrets[n_secrets])
+                n_secrets++;
+        *p = (struct manifest_params) {
+                .namespace = c->namespace, .run_id = m->tracker->run->id, .batch = (unsigned) b,
+                .images = refs, .container_names = (const char *const *) names, .n_images = n_images,
+                .label_key = c->label_key, .label_value = c->label_value, .helper_image = c->helper_image,
+                .tolerations = s->tols, .n_tolerations = s->n_tols,
+                .pull_secrets = (const char *const *) c->image_pull_secrets, .n_pull_secrets = n_secrets,
+                .priority_class = c->priority_class,
+                .cpu_request = c->cpu_request, .cpu_limit = c->cpu_limit,
+                .memory_request = c->memory_request, .memory_limit = c->memory_limit,
+                .run_as_user = c->run_as_uid,
+        };
+}
+
+static int add_wave(struct stage_run *s, char **name, size_t b, size_t **idx, size_t n) {
+        struct wave *l = realloc(s->waves, (s->n_waves + 1) * sizeof(*l));
+
+        if (!l)
+                return -ENOMEM;
+        s->waves = l;
+        s->waves[s->n_waves++] = (struct wave) { .name = TAKE_PTR(*name), .batch = b, .nodes = TAKE_PTR(*idx),
+                                                 .n_nodes = n };
+        for (size_t i = 0; i < n; i++)
+                s->started[s->waves[s->n_waves - 1].nodes[i] * s->stage->n_batches + b] = 1;
+        return 0;
+}
+
+/* One DaemonSet of batch b for the n stage nodes in *idx (taken on success). */
+static int start_wave(struct machine *m, size_t b, size_t **idx, size_t n) {
+        struct stage_run *s = m->stages;
+        struct tracker_run *run = m->tracker->run;
+        _cleanup_(strv_freep) char **names = NULL;
+        _cleanup_(freep) const char **nodes = calloc(n, sizeof(char *));
+        _cleanup_(freep) char *ds = NULL, *cause = NULL;
+        const char *refs[64];
+        struct manifest_params p;
+        size_t first, len;
+        int r;
+
+        if (!nodes)
+                return -ENOMEM;
+        (void) manifest_batch_range(run->n_images, (size_t) m->config->images_per_daemonset, b, &first, &len);
+        for (size_t i = 0; i < len; i++)
+                refs[i] = run->images[first + i].ref;
+        r = images_container_names(refs, len, &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                nodes[i] = s->stage->nodes[(*idx)[i]].name;
+        /* The step about to be persisted is unique within the run: it names the part. */
+        r = manifest_daemonset_name(run->id, (unsigned) b, (unsigned) (run->step + 1), &ds, &cause);
+        if (r < 0)
+                return log_error_errno(r, "DaemonSet name: %s", strempty(cause));
+        fill_params(m, b, len, refs, names, &p);
+        p.name = ds;
+        p.part = (unsigned) (run->step + 1);
+        p.nodes = nodes;
+        p.n_nodes = n;
+        r = create(m, &p);
+        if (r < 0)
+                return r;
+        return add_wave(s, &ds, b, idx, n);
+}
+
+static int start_batch(struct machine *m, size_t b) {
+        struct stage_run *s = m->stages;
+        int r;
+
+        for (;;) {
+                _cleanup_(freep) size_t *idx = NULL;
+                size_t n = 0;
+                r = stage_to_start(s->stage, s->started, b, MANIFEST_NODES_PER_DAEMONSET, &idx, &n);
+                if (r < 0 || n == 0)
+                        return r;
+                r = machine_check_access(m);
+                if (r < 0)
+                        return r;
+                r = start_wave(m, b, &idx, n);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static bool wave_finished(const struct stage_run *s, const struct wave *w) {
+        for (size_t i = 0; i < w->n_nodes; i++)
+                if (stage_waiting(s->stage, w->nodes[i], w->batch))
+                        return false;
+        return true;
+}
+
+/* Deletes DaemonSets whose seeders are all done with their batch: frees their pods. */
+static int end_waves(struct machine *m) {
+        struct stage_run *s = m->stages;
+        int r;
+
+        for (size_t i = 0; i < s->n_waves;) {
+                struct wave *w = &s->waves[i];
+                if (!wave_finished(s, w)) {
+                        i++;
+                        continue;
+                }
+                r = kube_delete_daemonset(m->kube, m->config->namespace, w->name, "Background");
+                if (r < 0 && r != -ENOENT)
+                        return log_error_errno(r, "cannot delete DaemonSet '%s': %s", w->name,
+                                               machine_api_error(m, r));
+                log_info("DaemonSet '%s': its %zu seeders are done with batch %zu", w->name, w->n_nodes, w->batch);
+                (void) tracker_run_remove_daemonset(m->tracker->run, w->name);
+                wave_done(w);
+                s->waves[i] = s->waves[--s->n_waves];
+                r = machine_persist(m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int stage_run_flush(struct machine *m) {
+        struct stage_run *s = m->stages;
+        int r = 0;
+
+        if (!s)
+                return 0;
+        s->pending = false;
+        s->last_flush_ms = now_ms();
+        /* Delete first: a seeder's finished pod goes before its next one comes. */
+        r = end_waves(m);
+        for (size_t b = 0; r >= 0 && b < s->stage->n_batches; b++)
+                r = start_batch(m, b);
+        return r;
+}
+
+int stage_run_start(struct machine *m) {
+        int r;
+
+        if (m->stages)
+                return 0;
+        r = delete_recorded(m);
+        if (r >= 0)
+                r = build(m);
+        if (r >= 0)
+                r = stage_run_flush(m);
+        return r;
+}
+
+bool stage_run_pending(const struct machine *m) {
+        return m->stages && m->stages->pending;
+}
+
+bool stage_run_due(const struct machine *m) {
+        return stage_run_pending(m) && now_ms() - m->stages->last_flush_ms >= STAGE_FLUSH_MS;
+}
+
+void stage_run_settled(struct machine *m, const char *node, size_t image) {
+        struct stage_run *s = m->stages;
+        ssize_t i;
+
+        if (!s || image >= m->tracker->run->n_images)
+                return;
+        i = stage_find(s->stage, node);
+        if (i >= 0 && !stage_waiting(s->stage, (size_t) i, s->stage->batch_of[image]))
+                s->pending = true;
+}
+
+bool stage_run_waiting(const struct machine *m, const char *node, size_t b) {
+        const struct stage_run *s = m->stages;
+        ssize_t i;
+
+        if (!s || b >= s->stage->n_batches)
+                return true;
+        i = stage_find(s->stage, node);
+        return i < 0 || stage_waiting(s->stage, (size_t) i, b);
+}
+
+int stage_run_count(struct machine *m, size_t *ret) {
+        const struct config *c = m->config;
+        _cleanup_(stage_freep) struct stage *st = NULL;
+        size_t total = 0;
+        int r;
+
+        r = stage_new(m->tracker->run, (size_t) c->images_per_daemonset, (size_t) MAX(c->pods_per_seeder, 1), &st);
+        if (r < 0)
+                return r;
+        for (size_t b = 0; b < st->n_batches; b++) {
+                _cleanup_(freep) size_t *idx = NULL;
+                size_t n = 0;
+                r = stage_to_start(st, NULL, b, 0, &idx, &n);
+                if (r < 0)
+                        return r;
+                total += (n + MANIFEST_NODES_PER_DAEMONSET - 1) / MANIFEST_NODES_PER_DAEMONSET;
+        }
+        *ret = total;
+        return 0;
+}

@@ -1,0 +1,5 @@
+#include "machine.h"
+
+int phase_select(void) {
+        return machine_persist();
+}

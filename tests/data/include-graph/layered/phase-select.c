@@ -1,0 +1,5 @@
+#include "phase.h"
+
+int phase_select(void) {
+        return machine_persist();
+}

@@ -1,0 +1,4 @@
+#pragma once
+static inline int util_twice(int x) {
+        return 2 * x;
+}
