@@ -46,16 +46,3 @@ int resolve_pull_refs(const struct tracker_run *run, size_t first, size_t n, cha
  * to pull, as text or into o["images"]. */
 void resolve_plan_print(const struct machine *m, FILE *f);
 int resolve_plan_json(const struct machine *m, json_object *o);
-
-/* The seeders of one batch split by the images each may run: a container for an image
- * that is not applicable to a node (or refused there) must not be in that node's pod.
- * Bit i of mask = image first + i. Nodes are borrowed from the caller's array. */
-struct resolve_group {
-        uint64_t mask;
-        const char **nodes;
-        size_t n_nodes;
-};
-
-int resolve_batch_groups(struct tracker_run *run, size_t first, size_t n, const char *const *nodes,
-                         size_t n_nodes, struct resolve_group **ret, size_t *ret_n);
-void resolve_groups_free(struct resolve_group *g, size_t n);
