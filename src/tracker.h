@@ -16,7 +16,9 @@
 
 #include "macro.h"
 
-#define TRACKER_VERSION 1
+/* The schema version written (docs/tracker.md, Versioning). 2 added the result state
+ * not-applicable; a version 1 document is read as it is (it is a valid version 2 one). */
+#define TRACKER_VERSION 2
 #define TRACKER_HISTORY_MAX 20
 #define TRACKER_RUN_ID_MAX 32 /* "20261126t102000-a1b2" plus room */
 
