@@ -209,6 +209,7 @@ static int start_wave(struct machine *m, size_t b, uint64_t mask, size_t **idx, 
         _cleanup_(freep) char *ds = NULL, *cause = NULL;
         const char *refs[64], *cnames[64];
         struct manifest_params p;
+        size_t k;
         int r;
 
         if (!nodes)
@@ -216,13 +217,14 @@ static int start_wave(struct machine *m, size_t b, uint64_t mask, size_t **idx, 
         r = wave_images(m, b, mask, refs, cnames, &names, &pull);
         if (r < 0)
                 return r;
+        k = (size_t) r;
         for (size_t i = 0; i < n; i++)
                 nodes[i] = s->stage->nodes[(*idx)[i]].name;
         /* The step about to be persisted is unique within the run: it names the part. */
         r = manifest_daemonset_name(run->id, (unsigned) b, (unsigned) (run->step + 1), &ds, &cause);
         if (r < 0)
                 return log_error_errno(r, "DaemonSet name: %s", strempty(cause));
-        fill_params(m, b, (size_t) r, refs, cnames, &p);
+        fill_params(m, b, k, refs, cnames, &p);
         p.name = ds;
         p.part = (unsigned) (run->step + 1);
         p.nodes = nodes;

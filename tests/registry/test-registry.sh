@@ -112,6 +112,11 @@ is "$(sim nodes-with-image "$R1/seed/arm@$(head_digest "http://$R1" seed/arm onl
 is "$(sim nodes-with-image "$R1/seed/app@$D1" | sort | tr '\n' ' ')" "$(echo $amd) " \
         "run 1: the amd64-only app on the amd64 seeders only"
 is "$(sim nodes-with-image "$R4/seed/none:1" | wc -l)" 4 "run 1: the unreachable registry's image pulled by tag"
+# One batch of five images, split by what each seeder may run: the amd64 seeders get app,
+# multi and none (arm is not applicable, big refused), the arm64 ones arm, multi and none;
+# one DaemonSet of all five would put arm64-only containers in amd64 pods.
+is "$(grep -oE "DaemonSet '[^']*': batch 0, [0-9]+ images on [0-9]+ seeders" "$WORK/out" | sed 's/.*batch 0, //' | sort | tr '\n' ' ')" \
+        "3 images on 2 seeders 3 images on 2 seeders " "run 1: two DaemonSets, one per set of images the seeders may run"
 is "$(tail -n +"$((mark + 1))" "$WORK/reg-plain/log" | grep -oE '"GET /v2/[^ ]*/blobs/[^ ]*' | wc -l)" 3 \
         "run 1: the only blobs read are the 3 single images' configs"
 
