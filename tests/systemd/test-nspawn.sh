@@ -112,7 +112,7 @@ contexts:
 current-context: sim
 EOF
 chmod 0600 "$ETC/kubeconfig"
-printf '[preload]\npull_timeout = 60s\n[log]\nlevel = INFO\n' >"$ETC/seeder.ini"
+printf '[preload]\npull_timeout = 60s\n[registry]\nresolve = no\n[log]\nlevel = INFO\n' >"$ETC/seeder.ini"
 printf 'nginx:1.27\nredis:7\n' >"$ETC/images.txt"
 
 # --- boot --------------------------------------------------------------------------------
