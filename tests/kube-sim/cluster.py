@@ -180,7 +180,8 @@ class Cluster:
             if cur is None or cur.meta['uid'] != entry.meta['uid']:
                 return None
             if cur.meta.get('deletionTimestamp'):
-                return cur
+                # a kubelet finishes a graceful deletion with gracePeriodSeconds=0
+                return self.remove_pod(cur, force=True) if grace == 0 else cur
             if ds is not None and reason:
                 self.controller_event(ds.obj, 'Normal', reason, 'Deleted pod: %s' % cur.meta['name'],
                                       'daemonset-controller')

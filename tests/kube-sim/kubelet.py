@@ -19,6 +19,7 @@ BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 FAIL_AFTER = 0.3                    # seconds before a failing pull reports its error
 BACKOFF_SHOW = 1.0                  # ErrImagePull shown this long before ImagePullBackOff
 TERMINATE_AFTER = 0.5               # graceful pod deletion on a Ready node
+EXTERNAL_ANNOTATION = 'kube-sim.clyde-seed.io/kubelet'   # "external": see external()
 
 
 class Step:
@@ -129,7 +130,7 @@ class Kubelet:
                 if self.wake.get(name, 0.0) > now:
                     continue        # nothing due: a cluster of 10,000 idle nodes costs nothing
                 node = self.store.get('nodes', '', name)
-                if node is None or not nodemod.is_ready(node.obj):
+                if node is None or not nodemod.is_ready(node.obj) or external(node.obj):
                     continue
                 self.node_tick(node, now)
                 self.wake[name] = self.next_due(name)
@@ -317,8 +318,8 @@ class Kubelet:
             if not ps.dirty or ps.deleting_at is not None:
                 continue
             node = self.store.get('nodes', '', ps.node)
-            if node is None or not nodemod.is_ready(node.obj):
-                continue    # a kubelet that is down reports nothing
+            if node is None or not nodemod.is_ready(node.obj) or external(node.obj):
+                continue    # a kubelet that is down reports nothing; an external one its own
             ps.dirty = False
             entry = self.store.get('pods', ps.ns, ps.name)
             if entry is None or entry.meta['uid'] != ps.uid:
@@ -331,6 +332,11 @@ class Kubelet:
         self.sim.event({'kind': 'Pod', 'apiVersion': 'v1',
                         'metadata': {'namespace': ps.ns, 'name': ps.name, 'uid': ps.uid}},
                        etype, reason, message, 'kubelet', ps.node, s.field_path)
+
+
+def external(node):
+    """A node whose kubelet is a real one elsewhere (tests/realnode): left alone here."""
+    return (node['metadata'].get('annotations') or {}).get(EXTERNAL_ANNOTATION) == 'external'
 
 
 def with_own_images(node):

@@ -45,6 +45,7 @@ RESOURCES = {
                                     ['pc'], (), status=False),
     'limitranges': ResourceInfo('limitranges', 'LimitRange', '', True, ['limits'], (), status=False),
     'resourcequotas': ResourceInfo('resourcequotas', 'ResourceQuota', '', True, ['quota'], ()),
+    'secrets': ResourceInfo('secrets', 'Secret', '', True, [], ('type',), status=False),
 }
 GROUPS = ('apps', 'authorization.k8s.io', 'scheduling.k8s.io')
 

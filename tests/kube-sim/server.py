@@ -17,6 +17,7 @@ import rbac
 import rbacyaml
 import labelsel as sel
 import openapi
+import protowire
 import table
 from resources import RESOURCES, discovery
 from store import dumps
@@ -345,7 +346,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise apierrors.forbidden(rinfo, '', user[0], verb, '')
         if verb != 'create':
             raise apierrors.method_not_allowed(self.command)
-        code, out = authz.handle(self.server.auth, rinfo, user, self.body)
+        body = self.body
+        if (self.headers.get('Content-Type') or '').startswith('application/vnd.kubernetes.protobuf'):
+            # kubectl sends reviews as protobuf to a v1.26 server; the answer is JSON
+            try:
+                body = json.dumps(protowire.decode_review(body)).encode()
+            except (protowire.DecodeError, UnicodeDecodeError) as e:
+                raise apierrors.bad_request('the body of the request could not be decoded: %s' % e)
+        code, out = authz.handle(self.server.auth, rinfo, user, body)
         self.send_body(code, out)
 
     def serve_nonresource(self, path):

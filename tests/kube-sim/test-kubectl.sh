@@ -28,7 +28,7 @@ echo "1..18"
 
 out=$(K get nodes 2>&1); echo "$out" | grep -q '^node-0003 ' ; check $? "get nodes lists node-0003"
 echo "$out" | head -1 | grep -Eq '^NAME +STATUS +ROLES +AGE +VERSION$'; check $? "get nodes: the server's columns ($(echo "$out" | head -1))"
-echo "$out" | grep -Eq '^control-plane-1 +Ready +control-plane +[0-9]+s +v1\.30\.2$'; check $? "get nodes: a control-plane row"
+echo "$out" | grep -Eq '^control-plane-1 +Ready +control-plane +[0-9]+s +v1\.26\.0$'; check $? "get nodes: a control-plane row"
 K label node node-0002 clyde/seeder=true >"$T/o" 2>&1 && grep -q 'node/node-0002 labeled' "$T/o"; check $? "label node"
 out=$(K get nodes -l clyde/seeder=true -o name 2>&1); [ "$out" = "node/node-0002" ]; check $? "label selector sees the label ($out)"
 

@@ -1,161 +1,52 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# A real systemd boots a Debian bookworm container (systemd-nspawn) holding the built
-# binary, the units, a seeder.ini, images.txt and a kubeconfig for kube-sim on the host's
-# loopback. "systemctl start clyde-seed" must end with Result=success; the journal shows
-# every phase under _SYSTEMD_UNIT=clyde-seed.service from a dynamic user; the tracker is
-# under /var/lib/clyde (/var/lib/private/clyde); list-timers shows the timer.
-#
-# The tree is made once with debootstrap and cached in $top_builddir/tests/systemd/rootfs
-# (rebuilt when the package list changes); every boot is volatile, the cache stays clean.
-# The binary must run on the container's libraries: a sanitizer build (--enable-asan)
-# needs libasan inside and ASan itself is not what the unit will run, so for such a build
-# a plain binary is built from the same sources in $top_builddir/tests/systemd/nosan.
-# SKIP (never pass) without root, nspawn, debootstrap or a reachable mirror.
-. "$top_srcdir/tests/systemd/lib.sh"
+# A real systemd boots a Debian bookworm container (systemd-nspawn, see nspawn-lib.sh);
+# the built clyde-seed .deb is installed with apt, as an administrator would. The package
+# enables the timer without starting it and never starts the service. With a kubeconfig
+# for kube-sim on the host's loopback in /etc/clyde, "systemctl start clyde-seed" must
+# end with Result=success; the journal shows every phase under
+# _SYSTEMD_UNIT=clyde-seed.service from a dynamic user; the tracker is under
+# /var/lib/clyde (/var/lib/private/clyde); list-timers shows the timer.
+# test-deb.sh tries the upgrade, remove and purge.
+. "$top_srcdir/tests/systemd/nspawn-lib.sh"
 
-# CLYDE_NSPAWN_CACHE: another directory to keep the tree and the plain build in.
-CACHE=${CLYDE_NSPAWN_CACHE:-$top_builddir/tests/systemd}
-ROOT="$CACHE/rootfs"
-INCLUDE=systemd,systemd-sysv,dbus,libcurl4,libjson-c5,libyaml-0-2,libinih1
-SUITE=bookworm
-
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (systemd-nspawn, debootstrap)"
-command -v systemd-nspawn >/dev/null 2>&1 || skip_all "systemd-nspawn not installed (apt-get install systemd-container)"
-command -v nsenter >/dev/null 2>&1 || skip_all "nsenter not installed"
-
-# --- the Debian tree ------------------------------------------------------------------
-# The first Debian mirror of the host's apt sources that serves $SUITE.
-find_mirror() {
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-                "$PYTHON3" -c '
-import sys
-suite = sys.argv[1]
-uris, suites = [], []
-for line in sys.stdin:
-    w = line.split("#")[0].split()
-    if not w:
-        continue
-    if w[0] == "deb":
-        u = [x for x in w[1:] if not x.startswith("[")]
-        if len(u) >= 2 and u[1] == suite:
-            print(u[0]); sys.exit(0)
-    elif w[0] == "URIs:":
-        uris = w[1:]
-    elif w[0] == "Suites:":
-        if suite in w[1:] and uris and "security" not in uris[0]:
-            print(uris[0]); sys.exit(0)
-sys.exit(1)' "$SUITE"
-}
-
-make_rootfs() {
-        command -v debootstrap >/dev/null 2>&1 || skip_all "debootstrap not installed"
-        mirror=$(find_mirror) || skip_all "no Debian $SUITE mirror in /etc/apt/sources*"
-        if command -v curl >/dev/null 2>&1 &&
-                ! curl -sfI --max-time 15 "$mirror/dists/$SUITE/Release" >/dev/null 2>&1; then
-                skip_all "mirror $mirror unreachable"
-        fi
-        echo "# debootstrap $SUITE from $mirror into $ROOT (cached for later runs)"
-        rm -rf "$ROOT" "$ROOT.tmp"
-        if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$ROOT.tmp" "$mirror" \
-                >"$CACHE/debootstrap.log" 2>&1; then
-                rm -rf "$ROOT.tmp"
-                skip_all "debootstrap failed: $(tail -n 1 "$CACHE/debootstrap.log")"
-        fi
-        echo "$INCLUDE" >"$ROOT.tmp/.clyde-include"
-        mv "$ROOT.tmp" "$ROOT"
-}
-[ "$(cat "$ROOT/.clyde-include" 2>/dev/null)" = "$INCLUDE" ] || make_rootfs
-
-# --- the binary ------------------------------------------------------------------------
-BIN=$CLYDE_SEED
-if ldd "$BIN" 2>/dev/null | grep -q 'libasan'; then
-        echo "# $CLYDE_SEED uses ASan: building a plain binary in $CACHE/nosan"
-        mkdir -p "$CACHE/nosan"
-        if ! (cd "$CACHE/nosan" && { [ -f Makefile ] || "$top_srcdir/configure" -q; } &&
-                make -j2 clyde-seed) >"$CACHE/nosan.log" 2>&1; then
-                echo "Bail out! the plain build failed: $(tail -n 3 "$CACHE/nosan.log")"
-                exit 1
-        fi
-        BIN=$CACHE/nosan/clyde-seed
-fi
-
-TIMER="$top_srcdir/systemd/clyde-seed.timer"
-# The unit as built names $(bindir)/clyde-seed, which may be a private prefix (make
-# distcheck): the container gets the binary at /usr/bin, as a package installs it.
-EXEC=/usr/bin/clyde-seed
-SERVICE=$WORK/clyde-seed.service
-sed "s|^ExecStart=[^ ]*|ExecStart=$EXEC|" "$top_builddir/systemd/clyde-seed.service" >"$SERVICE"
-
-# --- the cluster and /etc/clyde ----------------------------------------------------------
+nspawn_require
+nspawn_package
+nspawn_rootfs
 sim_start --nodes 10 --zones 2 --time-scale 0.02
-ETC=$WORK/etc-clyde
-mkdir -p "$ETC"
-server=$(sed -n 's/^ *server: *//p' "$SIM/kubeconfig")
-token=$(sed -n 's/^ *token: *//p' "$SIM/kubeconfig")
-# Self-contained (the CA inline): nothing of the host's /tmp is visible in there.
-cat >"$ETC/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: sim
-  cluster:
-    server: $server
-    certificate-authority-data: $(base64 -w0 "$SIM/ca.crt")
-users:
-- name: clyde
-  user:
-    token: $token
-contexts:
-- name: sim
-  context: {cluster: sim, user: clyde, namespace: default}
-current-context: sim
-EOF
-chmod 0600 "$ETC/kubeconfig"
-printf '[preload]\npull_timeout = 60s\n[registry]\nresolve = no\n[log]\nlevel = INFO\n' >"$ETC/seeder.ini"
-printf 'nginx:1.27\nredis:7\n' >"$ETC/images.txt"
+nspawn_boot
 
-# --- boot --------------------------------------------------------------------------------
-systemd-nspawn --quiet --register=no --keep-unit --volatile=overlay -D "$ROOT" \
-        --bind-ro="$BIN:$EXEC" \
-        --bind-ro="$SERVICE:/etc/systemd/system/clyde-seed.service" \
-        --bind-ro="$TIMER:/etc/systemd/system/clyde-seed.timer" \
-        --bind-ro="$ETC:/etc/clyde" \
-        -b --console=pipe >"$WORK/nspawn.out" 2>&1 </dev/null &
-NSPAWN=$!
-poweroff() {
-        [ -n "${LEADER:-}" ] && timeout 20 nsenter -t "$LEADER" -a systemctl poweroff >/dev/null 2>&1
-        for _ in $(seq 1 100); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
-        kill "$NSPAWN" 2>/dev/null
-        wait "$NSPAWN" 2>/dev/null
-}
-CLEANUP_EXTRA=poweroff
-LEADER=
-for _ in $(seq 1 100); do
-        LEADER=$(pgrep -P "$NSPAWN" -x systemd) && break
-        kill -0 "$NSPAWN" 2>/dev/null || break
-        sleep 0.1
-done
-if [ -z "$LEADER" ]; then
-        echo "Bail out! the container did not boot: $(tail -n 5 "$WORK/nspawn.out")"
-        exit 1
-fi
-C() { timeout 180 nsenter -t "$LEADER" -a "$@"; }
-state=
-for _ in $(seq 1 300); do
-        state=$(C systemctl is-system-running 2>/dev/null)
-        case "$state" in running | degraded) break ;; esac
-        sleep 0.1
-done
-ok $(case "$state" in running | degraded) echo 0 ;; *) echo 1 ;; esac) "container booted (system $state)"
+# --- the package -------------------------------------------------------------------------
+apt_install "$CDEB/$(basename "$DEB")"
+ok $? "apt-get install ./$(basename "$DEB") in the container"
+is "$(C dpkg-query -W -f '${Status} ${Version}' clyde-seed 2>&1)" \
+        "install ok installed $(dpkg-deb -f "$DEB" Version)" "dpkg: clyde-seed installed"
+EXEC=/usr/bin/clyde-seed
 missing=$(C ldd "$EXEC" 2>&1 | grep 'not found')
 is "$missing" "" "the binary finds its libraries in the container"
+is "$(C sh -c 'dpkg-query --showformat="\${Conffiles}\n" -W clyde-seed | awk "NF {print \$1}" | sort | paste -sd" "')" \
+        "/etc/clyde/images.txt /etc/clyde/seeder.ini" "conffiles: /etc/clyde/seeder.ini and images.txt"
+for f in /usr/share/man/man8/clyde-seed.8.gz /usr/share/man/man5/seeder.ini.5.gz \
+        /usr/share/doc/clyde-seed/examples/rbac.yaml /usr/share/doc/clyde-seed/copyright \
+        /lib/systemd/system/clyde-seed.service /lib/systemd/system/clyde-seed.timer; do
+        ok "$([ -f "$CR$f" ]; echo $?)" "installed $f"
+done
+is "$(C systemctl is-enabled clyde-seed.timer 2>&1)" enabled "the timer is enabled on install"
+is "$(C systemctl show -p ActiveState --value clyde-seed.timer)" inactive "the timer is not started on install"
+is "$(C systemctl show -p ActiveState,InvocationID clyde-seed.service | tr '\n' ' ')" \
+        "ActiveState=inactive InvocationID= " "the service was never started by the package"
+is "$(C systemctl show -p ExecStart --value clyde-seed.service | sed -n 's/.*path=\([^ ;]*\).*/\1/p')" \
+        "$EXEC" "the unit runs $EXEC"
+
+# --- /etc/clyde: the administrator's part -------------------------------------------------
+write_kubeconfig
+printf '[preload]\npull_timeout = 60s\n[registry]\nresolve = no\n[log]\nlevel = INFO\n' >"$CR/etc/clyde/seeder.ini"
+printf 'nginx:1.27\nredis:7\n' >"$CR/etc/clyde/images.txt"
 
 # --- one cycle ---------------------------------------------------------------------------
 C systemctl start clyde-seed.service >"$WORK/start.out" 2>&1
 ok $? "systemctl start clyde-seed.service returns success"
-show=$(C systemctl show -p Result,ExecMainStatus clyde-seed.service | tr '\n' ' ')
-is "$show" "Result=success ExecMainStatus=0 " "Result=success, exit status 0"
+is "$(unit_result)" "Result=success ExecMainStatus=0 " "Result=success, exit status 0"
 
 C journalctl -o json --no-pager _SYSTEMD_UNIT=clyde-seed.service >"$WORK/unit.json" 2>/dev/null
 C journalctl -o short --no-pager -u clyde-seed.service >"$WORK/unit.txt" 2>/dev/null
@@ -175,7 +66,6 @@ is "$denied" 0 "journal: nothing was denied by the sandbox"
 is "$(grep -c 'phase select -> label' "$WORK/unit.txt")" 1 "journal: each line once (no stdout copy, --no-stdout)"
 
 # --- state -------------------------------------------------------------------------------
-CR=/proc/$LEADER/root
 is "$(readlink "$CR/var/lib/clyde")" "private/clyde" "/var/lib/clyde links to the private state directory"
 T=$CR/var/lib/private/clyde/seeder_tracker.json
 ok $([ -f "$T" ]; echo $?) "tracker at /var/lib/clyde/seeder_tracker.json"
@@ -190,14 +80,13 @@ is "$labelled" 4 "the cluster has 4 seeders labelled from inside the container"
 
 # A second start resumes nothing and keeps the seeders.
 C systemctl start clyde-seed.service >/dev/null 2>&1
-is "$(C systemctl show -p Result,ExecMainStatus clyde-seed.service | tr '\n' ' ')" "Result=success ExecMainStatus=0 " \
-        "a second start succeeds too"
+is "$(unit_result)" "Result=success ExecMainStatus=0 " "a second start succeeds too"
 
 # STATUS= reaches systemd while a run is active: a new image that pulls slowly (3 s of
 # wall-clock per node) keeps verify busy while StatusText is polled.
 "$PYTHON3" "$top_srcdir/tests/integration/simctl.py" "$SIM" admin POST /_sim/images \
         '{"image": "docker.io/library/busybox:*", "behaviour": "slow", "seconds": 3}' >/dev/null
-echo 'busybox:1.36' >>"$ETC/images.txt"
+echo 'busybox:1.36' >>"$CR/etc/clyde/images.txt"
 C systemctl start --no-block clyde-seed.service
 status=
 for _ in $(seq 1 300); do
@@ -207,12 +96,8 @@ for _ in $(seq 1 300); do
 done
 echo "# StatusText: $status"
 ok $([ -n "$status" ]; echo $?) "STATUS= shows the verify progress in systemctl (NotifyAccess=main)"
-for _ in $(seq 1 600); do
-        [ "$(C systemctl show -p ActiveState --value clyde-seed.service)" = inactive ] && break
-        sleep 0.1
-done
-is "$(C systemctl show -p Result,ExecMainStatus clyde-seed.service | tr '\n' ' ')" "Result=success ExecMainStatus=0 " \
-        "the run with a slow image succeeds"
+wait_inactive
+is "$(unit_result)" "Result=success ExecMainStatus=0 " "the run with a slow image succeeds"
 
 # --- the timer ---------------------------------------------------------------------------
 C systemctl start clyde-seed.timer >/dev/null 2>&1

@@ -1,0 +1,93 @@
+#!/bin/bash
+# Issue 15: a full first run of the real binary with 4 seeders backed by a real containerd
+# each (tests/realnode).  Every image lands on every seeder as containerd reports it, the
+# tracker's digests are containerd's, scratch and distroless images work under the puller
+# pattern (read-only root, uid 65534), the arm64-only image fails on amd64 with
+# containerd's platform error, the private image needs its pull secret and fails fast
+# naming 401 Unauthorized without it; afterwards no container, task or DaemonSet is left,
+# and SIGTERM leaves no netns, mount, cgroup or process.
+. "$top_srcdir/tests/realnode/lib.sh"
+rn_prereq
+
+sim_start --nodes 4 --zones 2 --images-per-node 0 --time-scale 0.05
+rn_start --count 4 --registry-rate "${REGISTRY_RATE:-1gbit}"
+rn_remember
+rn secret "$SIM" regcred
+IMAGES="registry.test/clyde/scratch:1 registry.test/clyde/distroless:1 registry.test/clyde/big:1
+registry.test/clyde/multi:1 registry.test/clyde/moving:stable private.test/clyde/private:1"
+{ printf '%s\n' $IMAGES; echo registry.test/clyde/armonly:1; } >"$WORK/images.txt"
+write_ini "$WORK/seeder.ini" "[preload]" "image_pull_secrets = regcred"
+
+seed --config "$WORK/seeder.ini" --seeder-percentage 100
+is "$RC" 1 "first run exits 1 (partial: the arm64-only image)"
+[ "$RC" -le 1 ] || sed 's/^/# /' "$WORK/out" | tail -n 20
+is "$(sim labelled p2p-seeder=true | wc -l)" 4 "4 seeders labelled"
+
+# Every image on every seeder, as containerd lists it, with the tracker's digest and in
+# node.status.images (written by the agent from containerd's list).
+tracker_json | "$PYTHON3" -c "import json,sys; t=json.load(sys.stdin)
+for s in t['seeders']:
+    for i in s['images']: print(s['node'], i['ref'], i['digest'])" >"$WORK/tracker-digests"
+rn images >"$WORK/ctr-images"
+rn status-images "$SIM" >"$WORK/status-images"
+rn containers >"$WORK/containers"
+for node in $(rn_nodes); do
+        for img in $IMAGES; do
+                want=$(awk -v n="$node" -v r="$img" '$1 == n && $2 == r {print $3}' "$WORK/ctr-images")
+                got=$(awk -v n="$node" -v r="$img" '$1 == n && $2 == r {print $3}' "$WORK/tracker-digests")
+                [ -n "$want" ] && [ "$want" = "$got" ]
+                ok $? "$node: containerd holds $img, tracker digest = containerd's (${want:-missing} / ${got:-missing})"
+                grep -q "^$node ${img%%:*}@$want " "$WORK/status-images" && grep -q "^$node $img " "$WORK/status-images"
+                ok $? "$node: node.status.images lists $img and ${img%%:*}@$want"
+        done
+        ! grep -q "^$node registry.test/clyde/armonly:1 " "$WORK/ctr-images"
+        ok $? "$node: containerd holds no arm64-only image"
+done
+is "$(cat "$WORK/containers")" "" "no container or task left in any containerd"
+# The puller containers as the agent handed them to containerd: read-only root, uid and gid
+# 65534, no capability, no privilege escalation (pullers pass with a read-only root).
+"$PYTHON3" - "$RN" >"$WORK/specs" <<'EOF'
+import glob, json, os, sys
+n, bad = 0, []
+for f in glob.glob(os.path.join(sys.argv[1], 'nodes', '*', 'specs', '*.json')):
+    s = json.load(open(f))
+    p = s['process']
+    n += 1
+    if not (s['root']['readonly'] and p['user'] == {'uid': 65534, 'gid': 65534}
+            and not p['capabilities']['bounding'] and p['noNewPrivileges']):
+        bad.append(os.path.basename(f))
+print(n, ' '.join(bad))
+EOF
+read -r nspecs badspecs <"$WORK/specs"
+[ "${nspecs:-0}" -ge 28 ] && [ -z "$badspecs" ]
+ok $? "all $nspecs puller containers ran read-only as 65534:65534 without capabilities ${badspecs:+(not: $badspecs)}"
+grep -q "FAILED image registry.test/clyde/armonly:1 on 4 seeders .*no match for platform in manifest" "$WORK/out"
+ok $? "arm64-only: failed on the 4 amd64 seeders with containerd's platform error (no 'not applicable' state in the tracker yet)"
+is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
+
+# Without the pull secret: image GC empties the nodes, a fresh tracker seeds the private
+# image again and fails fast, naming 401 Unauthorized.
+rn admin POST /gc >"$WORK/gc"
+ok $? "image GC removes the unused images"
+is "$(rn images | wc -l)" 0 "no image left on any node after GC"
+is "$(rn status-images "$SIM" | wc -l)" 0 "node.status.images is empty after GC"
+mkdir -p "$WORK/nosecret"
+echo private.test/clyde/private:1 >"$WORK/nosecret/images.txt"
+write_ini "$WORK/nosecret/seeder.ini"
+start=$(date +%s)
+RC=0
+"$CLYDE_SEED" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK/nosecret" --config "$WORK/nosecret/seeder.ini" \
+        --seeder-percentage 100 >"$WORK/out2" 2>&1 || RC=$?
+took=$(( $(date +%s) - start ))
+is "$RC" 1 "without the pull secret the run exits 1"
+grep -q "FAILED image private.test/clyde/private:1 on 4 seeders .*401 Unauthorized" "$WORK/out2"
+ok $? "the failure names containerd's '401 Unauthorized'"
+[ "$took" -lt 40 ]; ok $? "it fails fast (${took} s, under the 60 s pull timeout)"
+is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
+is "$(rn containers)" "" "no container or task left in any containerd"
+
+rn_stop
+is "$RN_RC" 0 "realnode stops on SIGTERM with exit 0"
+left=$(rn_leftovers)
+is "$left" "" "no netns, mount, cgroup or process left behind"
+done_testing
