@@ -78,6 +78,8 @@ const struct config_key config_keys[] = {
           "requests allowed above qps in a short burst" },
         { "kubernetes", "max_in_flight", KEY_COUNT, OFF(max_in_flight), "8", 1, 256,
           "concurrent write requests at most" },
+        { "kubernetes", "http2", KEY_BOOL, OFF(http2), "yes", 0, 0,
+          "HTTP/2 when the server offers it over TLS; no keeps to HTTP/1.1 (for proxies that break h2)" },
         { "kubernetes", "page_size", KEY_COUNT, OFF(page_size), "500", 10, 5000,
           "items per list page (500 is what kubectl and client-go use)" },
         { "kubernetes", "connect_timeout", KEY_DURATION, OFF(connect_timeout), "10s", 1, 600,

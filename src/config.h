@@ -58,6 +58,7 @@ struct config {
         double qps;
         int64_t burst;
         int64_t max_in_flight;
+        bool http2;
         int64_t page_size;
         int64_t connect_timeout; /* seconds */
         int64_t request_timeout; /* seconds */

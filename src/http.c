@@ -427,7 +427,8 @@ static int transfer_setup(struct transfer *t) {
         (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         (void) curl_easy_setopt(e, CURLOPT_SHARE, c->share);
-        (void) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
+        (void) curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                                (long) (c->o.disable_http2 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS));
         (void) curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
         (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
@@ -573,6 +574,20 @@ static void attempt_reset(struct transfer *t) {
         t->errbuf[0] = 0;
 }
 
+/* Debug: the protocol an attempt used and whether it opened a connection, so a log shows
+ * that requests share one multiplexed HTTP/2 connection (or fall back to HTTP/1.1). */
+static void log_protocol(struct transfer *t) {
+        long version = 0, connects = 0;
+
+        (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+        client_log(t->c, LOG_DEBUG, "%s %s: %s%s", t->req->method, t->req->path,
+                   version == CURL_HTTP_VERSION_2_0 ? "HTTP/2" :
+                   version == CURL_HTTP_VERSION_1_1 ? "HTTP/1.1" :
+                   version == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0" : "no response",
+                   connects > 0 ? ", new connection" : "");
+}
+
 /* Records the outcome of an attempt; returns true when another attempt should follow,
  * with t->go_at_us set. */
 static bool attempt_finish(struct transfer *t, CURLcode cc) {
@@ -585,6 +600,7 @@ static bool attempt_finish(struct transfer *t, CURLcode cc) {
         (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
         if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
                 r->content_type = strdup(ct);
+        log_protocol(t);
         if (cc != CURLE_OK) {
                 r->error = t->cb_error ?: curl_to_errno(t->easy, cc);
                 r->maybe_sent = !curl_nothing_sent(cc);

@@ -22,6 +22,7 @@ struct http_options {
         const char *tls_server_name; /* SNI and name to verify instead of the URL host */
         const char *proxy;     /* proxy URL; NULL = libcurl's environment handling */
         bool disable_compression;
+        bool disable_http2;    /* HTTP/1.1 only; default: HTTP/2 when TLS ALPN offers it */
         const char *user_agent; /* NULL = "clyde-seed/<version>" */
 
         long connect_timeout_ms; /* default 10000 */

@@ -83,6 +83,7 @@ int session_connect(struct session *s) {
         o.request_timeout_ms = c->request_timeout * 1000;
         o.max_attempts = (unsigned) c->retry_attempts;
         o.deadline_ms = c->api_deadline * 1000;
+        o.disable_http2 = !c->http2;
         o.log = http_log;
         r = kube_client_new(s->target, &o, &s->kube, &cause);
         if (r < 0) {

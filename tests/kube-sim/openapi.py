@@ -83,7 +83,7 @@ def _document(gv, infos, review=False):
             paths[base] = {'post': _op('create', r, 'post', True)}
         else:
             paths.update(_paths(r))
-    return {'openapi': '3.0.0', 'info': {'title': 'Kubernetes', 'version': 'v1.30.2'},
+    return {'openapi': '3.0.0', 'info': {'title': 'Kubernetes', 'version': 'v1.26.0'},
             'paths': paths, 'components': {'schemas': {}}}
 
 
@@ -122,7 +122,7 @@ def document(path):
 
 
 V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf'
-V2_INFO = {'title': 'Kubernetes', 'version': 'v1.30.2'}
+V2_INFO = {'title': 'Kubernetes', 'version': 'v1.26.0'}
 
 
 def _varint(n):

@@ -1,6 +1,8 @@
 """The resource table and the discovery documents built from it."""
 
-VERSION = {'major': '1', 'minor': '26', 'gitVersion': 'v1.26.0-kube-sim',  # the version modelled
+# The version kube-sim models, measured against the real v1.26.0 server (FIDELITY.md). kubectl
+# v1.32 sends the access reviews to such a server as protobuf: protowire.py reads them.
+VERSION = {'major': '1', 'minor': '26', 'gitVersion': 'v1.26.0-kube-sim',
            'gitCommit': '0000000000000000000000000000000000000000', 'gitTreeState': 'clean',
            'buildDate': '2022-12-08T10:08:09Z', 'goVersion': 'go1.19.4', 'compiler': 'gc',
            'platform': 'linux/amd64'}

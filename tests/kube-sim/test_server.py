@@ -84,11 +84,11 @@ class LiveServerTest(unittest.TestCase):
         pb = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf'
         code, hdrs, body = self.sim.call('GET', '/openapi/v2', headers={'Accept': pb})
         self.assertEqual((code, hdrs['content-type']), (200, 'application/octet-stream'))
-        self.assertEqual(_protobuf_fields(body), [(1, b'2.0'), (2, b'\n\nKubernetes\x12\x07v1.30.2'),
+        self.assertEqual(_protobuf_fields(body), [(1, b'2.0'), (2, b'\n\nKubernetes\x12\x07v1.26.0'),
                                                   (8, b''), (9, b'')])
         code, hdrs, body = self.sim.call('GET', '/openapi/v2', headers={'Accept': 'application/json'})
         self.assertEqual(code, 200)
-        self.assertEqual(json.loads(body), {'swagger': '2.0', 'info': {'title': 'Kubernetes', 'version': 'v1.30.2'},
+        self.assertEqual(json.loads(body), {'swagger': '2.0', 'info': {'title': 'Kubernetes', 'version': 'v1.26.0'},
                                             'paths': {}, 'definitions': {}})
         code, _, body = self.sim.call('GET', '/openapi/v2', headers={'Accept': 'application/json;q=0.5, ' + pb})
         self.assertEqual(body[:1], b'\n')   # the preferred type: protobuf

@@ -266,3 +266,17 @@ class ControlPlane:
     def dead(self):
         """Names of components that exited."""
         return [name for name, p in self.procs if p.poll() is not None]
+
+
+if __name__ == '__main__':
+    # `controlplane.py check`: exit 0 when the binaries and etcd are there (unpacking them
+    # into the cache if needed), else 69 with the reason (tests/realkube/tier.sh)
+    import sys
+    try:
+        d = assets()
+        if not (os.access(os.path.join(d, 'etcd'), os.X_OK) or shutil.which('etcd')):
+            raise SetupError('no etcd: apt-get install etcd-server (or put one in KUBE_ASSETS)')
+    except SetupError as e:
+        print(e)
+        sys.exit(69)
+    sys.exit(0)

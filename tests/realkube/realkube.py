@@ -9,7 +9,7 @@ their kubelets (realagent.py), and serves a fault-injecting proxy with kube-sim'
 admin API (proxy.py).  Writes, as kube-sim does: DIR/url (the proxy), DIR/ca.crt,
 DIR/token (admin), DIR/kubeconfig (the ServiceAccount clyde-seed, a TokenRequest token,
 through the proxy), DIR/kubeconfig-sa-NAME, DIR/kubeconfig-admin; and DIR/api-url,
-DIR/kubeconfig-direct (admin, straight to the API server).  Prints
+DIR/kubeconfig-direct (admin) and DIR/kubeconfig-direct-sa, straight to the API server.  Prints
 `realkube ready https://127.0.0.1:PORT` once the nodes are Ready; runs until SIGTERM.
 Exit 69 when an asset (binary, etcd, openssl, xz) is missing, 1 when a part failed."""
 
@@ -76,6 +76,8 @@ def write_files(d, cp, proxy_url, sa, sa_tok):
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-sa-' + name), proxy_url, ca, name, sa_tok, ns)
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-admin'), proxy_url, ca, 'admin', admin_tok)
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-direct'), cp.url, ca, 'admin', admin_tok)
+    # the ServiceAccount straight to the API server: HTTP/2 (the proxy speaks HTTP/1.1)
+    controlplane.kubeconfig(os.path.join(d, 'kubeconfig-direct-sa'), cp.url, ca, name, sa_tok, ns)
 
 
 def bring_up(opts, cp, stop):

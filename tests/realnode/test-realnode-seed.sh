@@ -2,8 +2,8 @@
 # Issue 15: a full first run of the real binary with 4 seeders backed by a real containerd
 # each (tests/realnode).  Every image lands on every seeder as containerd reports it, the
 # tracker's digests are containerd's, scratch and distroless images work under the puller
-# pattern (read-only root, uid 65534), the arm64-only image is not applicable on amd64
-# (containerd's platform error), the private image needs its pull secret and fails fast
+# pattern (read-only root, uid 65534), the arm64-only image is not applicable on amd64 with
+# containerd's platform error, the private image needs its pull secret and fails fast
 # naming 401 Unauthorized without it; afterwards no container, task or DaemonSet is left,
 # and SIGTERM leaves no netns, mount, cgroup or process.
 . "$top_srcdir/tests/realnode/lib.sh"
@@ -30,12 +30,13 @@ for s in t['seeders']:
     for i in s['images']: print(s['node'], i['ref'], i['digest'])" >"$WORK/tracker-digests"
 rn images >"$WORK/ctr-images"
 rn status-images "$SIM" >"$WORK/status-images"
-# The DaemonSets go with background propagation: their pods are deleted after the run
-# exits and each kubelet (agent) then stops their containers, as in a real cluster.
-rn wait "$SIM" /api/v1/namespaces/default/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dclyde-seed \
-        "not p['items']" 30 >/dev/null
-ok $? "the puller pods are gone once the run's DaemonSets are deleted"
-rn containers >"$WORK/containers"
+# The run deletes its DaemonSets as it ends; their pods then stop within their grace period
+# (1 s, then SIGKILL: sleep as PID 1 ignores SIGTERM), so wait for that, with a deadline.
+for _ in $(seq 1 60); do
+        rn containers >"$WORK/containers"
+        [ -s "$WORK/containers" ] || break
+        sleep 0.5
+done
 for node in $(rn_nodes); do
         for img in $IMAGES; do
                 want=$(awk -v n="$node" -v r="$img" '$1 == n && $2 == r {print $3}' "$WORK/ctr-images")
@@ -48,7 +49,7 @@ for node in $(rn_nodes); do
         ! grep -q "^$node registry.test/clyde/armonly:1 " "$WORK/ctr-images"
         ok $? "$node: containerd holds no arm64-only image"
 done
-is "$(cat "$WORK/containers")" "" "no container or task left in any containerd"
+is "$(cat "$WORK/containers")" "" "no container or task left in any containerd (30 s after the run)"
 # The puller containers as the agent handed them to containerd: read-only root, uid and gid
 # 65534, no capability, no privilege escalation (pullers pass with a read-only root).
 "$PYTHON3" - "$RN" >"$WORK/specs" <<'EOF'
@@ -66,13 +67,16 @@ EOF
 read -r nspecs badspecs <"$WORK/specs"
 [ "${nspecs:-0}" -ge 28 ] && [ -z "$badspecs" ]
 ok $? "all $nspecs puller containers ran read-only as 65534:65534 without capabilities ${badspecs:+(not: $badspecs)}"
-# [registry] resolve = no here (write_ini): the pull-time way to not-applicable, from
-# containerd's own error (tests/registry covers the plan-time way).
+is "$(py "(t['history'][-1]['result'], t['history'][-1].get('not_applicable', 0), t['history'][-1]['failures'])")" \
+        "('ok', 4, 0)" "arm64-only: not applicable on the 4 amd64 seeders (containerd's platform error), no failure"
+grep -q "no match for platform in manifest" "$WORK/out"
+ok $? "the log keeps containerd's own platform message"
+# [registry] resolve = no here (write_ini): the pull-time way in; tests/registry covers
+# the plan-time way.
 is "$(grep -c "node '[^']*': registry.test/clyde/armonly:1 not applicable (platform): .*no match for platform in manifest" "$WORK/out")" 4 \
-        "arm64-only: not applicable (platform) on the 4 amd64 seeders, with containerd's platform error"
+        "arm64-only: each amd64 seeder's result logged as not applicable (platform)"
 grep -q "image registry.test/clyde/armonly:1: not applicable (platform) on 4 seeders" "$WORK/out"
 ok $? "arm64-only: summed up per image, not reported as FAILED"
-is "$(py 't["history"][-1]["not_applicable"]')" 4 "the history counts 4 not-applicable pulls"
 is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
 
 # Without the pull secret: image GC empties the nodes, a fresh tracker seeds the private
