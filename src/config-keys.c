@@ -13,6 +13,7 @@
 #include "labelsel.h"
 #include "manifest.h"
 #include "macro.h"
+#include "registry-parse.h"
 #include "toleration.h"
 
 #define OFF(f) offsetof(struct config, f)
@@ -89,6 +90,17 @@ const struct config_key config_keys[] = {
           "attempts for one request before it fails" },
         { "kubernetes", "api_deadline", KEY_DURATION, OFF(api_deadline), "2m", 1, DAY,
           "a request and its retries give up after this; then exit 69" },
+
+        { "registry", "resolve", KEY_BOOL, OFF(registry_resolve), "yes", 0, 0,
+          "ask the registry for each tag's digest, platforms and size; pullers pull by digest" },
+        { "registry", "mirrors", KEY_LIST, OFF(registry_mirrors), "", 0, 0,
+          "endpoints tried before a registry, registry=http(s)://host[:port] (comma separated)" },
+        { "registry", "ca_files", KEY_LIST, OFF(registry_ca_files), "", 0, 0,
+          "CA bundle per endpoint, host[:port]=/path/ca.pem (comma separated)" },
+        { "registry", "timeout", KEY_DURATION, OFF(registry_timeout), "20s", 1, 600,
+          "timeout of one registry request" },
+        { "registry", "max_disk_share", KEY_PERCENT, OFF(registry_max_disk_share), "85", 0, 100,
+          "refuse images that would fill a node's ephemeral storage beyond this share (percent)" },
 
         { "state", "base_dir", KEY_PATH, OFF(base_dir), ".", 0, 0,
           "directory that relative file names resolve against" },
@@ -218,6 +230,15 @@ int config_key_check_string(const struct config_key *k, const char *v, const cha
 }
 
 int config_key_check_list(const struct config_key *k, char **l, const char **ret_why) {
+        if (streq(k->section, "registry")) {
+                bool mirrors = streq(k->name, "mirrors");
+                struct registry_hosts h = {};
+                char *cause = NULL;
+                int r = registry_hosts_parse(mirrors ? (const char *const *) l : NULL,
+                                             mirrors ? NULL : (const char *const *) l, &h, &cause);
+                registry_hosts_done(&h);
+                return take_cause(r, cause, ret_why);
+        }
         for (char **s = l; s && *s; s++) {
                 if (streq(k->name, "tolerations")) {
                         if (check_toleration(*s, ret_why) < 0)

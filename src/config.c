@@ -197,7 +197,7 @@ struct ini_state {
 };
 
 static bool section_known(const char *name, size_t len) {
-        static const char *const sections[] = { "seeder", "preload", "kubernetes", "state", "log" };
+        static const char *const sections[] = { "seeder", "preload", "registry", "kubernetes", "state", "log" };
 
         for (size_t i = 0; i < ELEMENTSOF(sections); i++)
                 if (strlen(sections[i]) == len && strncmp(sections[i], name, len) == 0)

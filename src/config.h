@@ -45,6 +45,13 @@ struct config {
         char *run_as_user;         /* "auto" or a uid */
         int64_t pods_per_seeder;   /* puller pods (batches) started at once on one seeder */
 
+        /* [registry] */
+        bool registry_resolve;
+        char **registry_mirrors;  /* "registry=URL" */
+        char **registry_ca_files; /* "host[:port]=/file" */
+        int64_t registry_timeout; /* seconds */
+        double registry_max_disk_share; /* percent of ephemeral-storage capacity */
+
         /* [kubernetes] */
         char *kubeconfig;
         char *context;

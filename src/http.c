@@ -105,6 +105,8 @@ void http_response_done(struct http_response *r) {
         free(r->body);
         free(r->content_type);
         free(r->error_text);
+        for (size_t i = 0; i < HTTP_WANT_HEADERS_MAX; i++)
+                free(r->headers[i]);
         *r = (struct http_response) { .retry_after_s = -1 };
 }
 
@@ -331,11 +333,19 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
         _cleanup_(freep) char *v = NULL;
 
         /* A new status line (after 100 Continue, say) starts a new set of headers. */
-        if (len > 5 && strncmp(line, "HTTP/", 5) == 0)
+        if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
                 t->resp->retry_after_s = -1;
+                for (size_t i = 0; i < HTTP_WANT_HEADERS_MAX; i++) {
+                        free(t->resp->headers[i]);
+                        t->resp->headers[i] = NULL;
+                }
+        }
         v = header_value(line, len, "Retry-After");
         if (v && http_parse_retry_after(v, &t->resp->retry_after_s) < 0)
                 t->resp->retry_after_s = -1;
+        for (size_t i = 0; t->req->want_headers && i < HTTP_WANT_HEADERS_MAX && t->req->want_headers[i]; i++)
+                if (!t->resp->headers[i])
+                        t->resp->headers[i] = header_value(line, len, t->req->want_headers[i]);
         return len;
 }
 
@@ -433,8 +443,15 @@ static int transfer_setup(struct transfer *t) {
                 (void) curl_easy_setopt(e, CURLOPT_PASSWORD, strempty(q->password));
         }
         transfer_tls(t);
-        if (!streq(q->method, "GET"))
+        if (streq(q->method, "HEAD"))
+                (void) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        else if (!streq(q->method, "GET"))
                 (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
+        if (q->follow_redirects) {
+                (void) curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+                (void) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+                (void) curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        }
         if (q->body) {
                 (void) curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) q->body_len);
                 (void) curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body);
@@ -550,6 +567,10 @@ static void attempt_reset(struct transfer *t) {
         r->content_type = NULL;
         free(r->error_text);
         r->error_text = NULL;
+        for (size_t i = 0; i < HTTP_WANT_HEADERS_MAX; i++) {
+                free(r->headers[i]);
+                r->headers[i] = NULL;
+        }
         t->errbuf[0] = 0;
 }
 

@@ -58,7 +58,7 @@ enum http_retry_policy {
 typedef int (*http_data_fn)(const char *data, size_t len, void *userdata);
 
 struct http_request {
-        const char *method; /* "GET", "POST", "PATCH", "DELETE", "PUT" */
+        const char *method; /* "GET", "HEAD", "POST", "PATCH", "DELETE", "PUT" */
         const char *path;   /* appended to base_url; may carry a query string */
         const char *content_type;
         const char *body; /* may be NULL */
@@ -74,11 +74,18 @@ struct http_request {
         const char *key_pem;
         size_t key_len;
 
+        /* Response headers to keep (names, case-insensitive; NULL-terminated, at most
+         * HTTP_WANT_HEADERS_MAX): the first value of each lands in resp->headers[i]. */
+        const char *const *want_headers;
+        bool follow_redirects; /* GET only; credentials are not sent to another host */
+
         enum http_retry_policy retry;
         long timeout_ms; /* 0 = the client's request timeout, < 0 = none (watch) */
         http_data_fn on_data; /* NULL = buffer the body into the response */
         void *userdata;
 };
+
+#define HTTP_WANT_HEADERS_MAX 4
 
 struct http_response {
         long status;        /* 0 when no response was received */
@@ -91,6 +98,7 @@ struct http_response {
         bool streamed;      /* part of the body went to on_data */
         int error;          /* 0, or negative errno of the transport failure */
         char *error_text;   /* transport failure description, NULL when none */
+        char *headers[HTTP_WANT_HEADERS_MAX]; /* values of req->want_headers, NULL absent */
 };
 
 /* Frees what the response points to and zeroes it. */

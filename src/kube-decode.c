@@ -196,6 +196,63 @@ static int node_images(json_object *images, const struct kube_node_filter *f, st
         return 0;
 }
 
+int kube_parse_quantity(const char *s, int64_t *ret) {
+        static const struct { const char *suffix; long double mult; } units[] = {
+                { "Ki", 1024.0L }, { "Mi", 1048576.0L }, { "Gi", 1073741824.0L }, { "Ti", 1099511627776.0L },
+                { "Pi", 1125899906842624.0L }, { "Ei", 1152921504606846976.0L }, { "m", 1e-3L }, { "", 1.0L },
+                { "k", 1e3L }, { "M", 1e6L }, { "G", 1e9L }, { "T", 1e12L }, { "P", 1e15L }, { "E", 1e18L },
+        };
+        const char *p = s;
+        long double v = 0, scale = 1;
+        bool digits = false;
+
+        for (; *p >= '0' && *p <= '9'; p++, digits = true)
+                v = v * 10 + (*p - '0');
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+                        v += (*p - '0') * (scale /= 10);
+        if (!digits)
+                return -EINVAL;
+        if ((*p == 'e' || *p == 'E') && p[1] && strchr("+-0123456789", p[1])) {
+                char *end;
+                long e = strtol(p + 1, &end, 10);
+                if (*end || e > 30 || e < -30)
+                        return -EINVAL;
+                for (; e > 0; e--)
+                        v *= 10;
+                for (; e < 0; e++)
+                        v /= 10;
+                p = end;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(p, units[i].suffix)) {
+                        v *= units[i].mult;
+                        if (v >= 9.2e18L)
+                                return -ERANGE;
+                        *ret = (int64_t) v;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Ephemeral storage and the bytes of every listed image, for the disk pre-flight. */
+static void node_storage(json_object *status, struct node_info *n) {
+        json_object *images = get_type(status, "images", json_type_array);
+        const char *cap = get_str(get_type(status, "capacity", json_type_object), "ephemeral-storage");
+        const char *alloc = get_str(get_type(status, "allocatable", json_type_object), "ephemeral-storage");
+
+        if (!cap || kube_parse_quantity(cap, &n->storage_capacity) < 0)
+                n->storage_capacity = -1;
+        if (!alloc || kube_parse_quantity(alloc, &n->storage_allocatable) < 0)
+                n->storage_allocatable = -1;
+        n->images_bytes = 0;
+        for (size_t i = 0; images && i < json_object_array_length(images); i++) {
+                json_object *sz = get_type(json_object_array_get_idx(images, i), "sizeBytes", json_type_int);
+                if (sz && json_object_get_int64(sz) > 0 && n->images_bytes <= INT64_MAX - json_object_get_int64(sz))
+                        n->images_bytes += json_object_get_int64(sz);
+        }
+}
+
 static int node_fill(json_object *o, const struct kube_node_filter *f, struct node_info *n) {
         json_object *meta = get_type(o, "metadata", json_type_object);
         json_object *spec = get_type(o, "spec", json_type_object);
@@ -216,6 +273,7 @@ static int node_fill(json_object *o, const struct kube_node_filter *f, struct no
                 return r;
         n->unschedulable = get_bool(spec, "unschedulable");
         node_ready(get_type(status, "conditions", json_type_array), n);
+        node_storage(status, n);
         return node_images(get_type(status, "images", json_type_array), f, n);
 }
 

@@ -116,6 +116,10 @@ int kube_errno_from_status(long status, const char *reason, bool create);
  * unix seconds. Returns 0 or -EINVAL. */
 int kube_parse_time(const char *s, int64_t *ret);
 
+/* Parses a resource quantity ("1500", "100Gi", "93478772Ki", "1.5G", "12e6", "500m")
+ * into whole units, rounded down. Returns 0 and *ret, -EINVAL, or -ERANGE beyond int64. */
+int kube_parse_quantity(const char *s, int64_t *ret);
+
 /* Borrowed string at a path of object keys, NULL when absent or not a string. */
 const char *kube_json_str(json_object *o, const char *const *path, size_t n);
 #define KUBE_STR(o, ...) \

@@ -179,6 +179,12 @@ int kube_watch(struct kube_client *k, enum kube_kind kind, const char *namespace
  * negative errno as above. */
 int kube_post_json(struct kube_client *k, const char *path, const char *body, json_object **ret);
 
+/* GETs Secret namespace/name and stores data[key] (still base64, a credential: never
+ * log it) in *ret_base64 (caller frees). Returns 0, -ENOKEY when the Secret has no such
+ * key, or a negative errno as above (-ENOENT, -EACCES, ...). */
+int kube_get_secret_key(struct kube_client *k, const char *namespace, const char *name, const char *key,
+                        char **ret_base64);
+
 /* GET /version: *ret_git_version (e.g. "v1.30.2"). */
 int kube_get_version(struct kube_client *k, char **ret_git_version);
 

@@ -123,6 +123,18 @@ static int write_images(FILE *f, const struct tracker *t) {
         return 0;
 }
 
+/* Digest changes seen per resolved reference ([registry] resolve). */
+static void write_tag_moves(FILE *f, const struct tracker *t) {
+        if (t->n_tags == 0)
+                return;
+        header(f, "clyde_seed_tag_moves_total", "counter", "Times each reference was seen to move to a new digest.");
+        for (size_t i = 0; i < t->n_tags; i++) {
+                fputs("clyde_seed_tag_moves_total{image=\"", f);
+                metrics_escape_label(f, t->tags[i].ref);
+                fprintf(f, "\"} %" PRIu64 "\n", t->tags[i].moves);
+        }
+}
+
 static void write_last_run(FILE *f, const struct tracker_history *h) {
         bool any = false;
 
@@ -200,6 +212,7 @@ static int format_to(FILE *f, const struct metrics_input *in) {
         int r = write_images(f, t);
         if (r < 0)
                 return r;
+        write_tag_moves(f, t);
         write_last_run(f, last_run(t));
         write_evictions(f, t);
         write_requests(f, in->counters, in->n_counters);

@@ -38,6 +38,9 @@ struct node_info {
         bool selected;       /* matches the configured node_selector (true when none) */
         char *seeder_label;  /* value of the configured seeder label key, NULL when absent */
         bool owned;          /* carries clyde-seed's ownership annotation */
+        int64_t storage_capacity;    /* status.capacity ephemeral-storage, bytes; -1 unknown */
+        int64_t storage_allocatable; /* status.allocatable ephemeral-storage, bytes; -1 unknown */
+        int64_t images_bytes;        /* sum of status.images sizeBytes (every image listed) */
         struct node_taint *taints;
         size_t n_taints;
         /* Names from status.images that the caller asked about (the wanted images), as

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manifest.h"
+#include "resolve.h"
 #include "stage-run.h"
 #include "util.h"
 
@@ -113,6 +114,7 @@ static bool still_held(struct machine *m, struct tracker_seeder *ts, const struc
 static int decide(struct machine *m) {
         struct tracker *t = m->tracker;
         struct tracker_run *run = t->run;
+        _cleanup_(resolve_freep) struct resolve *rs = NULL;
         size_t waiting = 0, skipped = 0, evicted = 0;
         int r;
 
@@ -127,6 +129,9 @@ static int decide(struct machine *m) {
                 if (r < 0)
                         return r;
         }
+        r = resolve_prepare(m, &rs);
+        if (r < 0)
+                return r;
         for (size_t s = 0; s < t->n_seeders; s++) {
                 const struct tracker_seeder *ts = &t->seeders[s];
                 const struct machine_seeder *ms = find_seeder(m, ts->node);
@@ -138,16 +143,18 @@ static int decide(struct machine *m) {
                         if (h && !still_held(m, &t->seeders[s], ms, img, &evicted))
                                 h = NULL;
                         bool held = h || (img->ref.digest && node_reports(ms, img));
-                        r = tracker_result_set(run, ts->node, i,
-                                               held ? TRACKER_STATE_SKIPPED : TRACKER_STATE_WAITING,
-                                               h ? h->digest : img->ref.digest, NULL, NULL);
+                        struct resolve_verdict v;
+                        resolve_judge(rs, m, ts, i, held, h ? h->digest : img->ref.digest, &v);
+                        r = tracker_result_set(run, ts->node, i, v.state, v.digest, v.reason, v.message);
+                        free(v.message);
                         if (r < 0)
                                 return r;
-                        held ? skipped++ : waiting++;
+                        v.state == TRACKER_STATE_WAITING ? waiting++ : skipped++;
                 }
         }
-        log_info("%zu images on %zu seeders: %zu to pull (%zu gone from their seeder), %zu already held",
-                 m->images->n, t->n_seeders, waiting, evicted, skipped);
+        log_info("%zu images on %zu seeders: %zu to pull (%zu gone from their seeder), %zu already held "
+                 "or not to pull", m->images->n, t->n_seeders, waiting, evicted, skipped);
+        resolve_report(m);
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manifest.h"
+#include "resolve.h"
 #include "stage.h"
 #include "util.h"
 
@@ -203,7 +204,7 @@ out:
         return r;
 }
 
-static void fill_params(struct machine *m, size_t b, size_t n_images, const char **refs, char **names,
+static void fill_params(struct machine *m, size_t b, size_t n_images, const char **refs, const char **names,
                         struct manifest_params *p) {
         const struct config *c = m->config;
         const struct stage_run *s = m->stages;
@@ -213,7 +214,7 @@ static void fill_params(struct machine *m, size_t b, size_t n_images, const char
                 n_secrets++;
         *p = (struct manifest_params) {
                 .namespace = c->namespace, .run_id = m->tracker->run->id, .batch = (unsigned) b,
-                .images = refs, .container_names = (const char *const *) names, .n_images = n_images,
+                .images = refs, .container_names = names, .n_images = n_images,
                 .label_key = c->label_key, .label_value = c->label_value, .helper_image = c->helper_image,
                 .tolerations = s->tols, .n_tolerations = s->n_tols,
                 .pull_secrets = (const char *const *) c->image_pull_secrets, .n_pull_secrets = n_secrets,
@@ -237,33 +238,59 @@ static int add_wave(struct stage_run *s, char **name, size_t b, size_t **idx, si
         return 0;
 }
 
-/* One DaemonSet of batch b for the n stage nodes in *idx (taken on success). */
-static int start_wave(struct machine *m, size_t b, size_t **idx, size_t n) {
+/* Of batch b, the images in mask: the pull references ("repo:tag@digest" when resolved)
+ * and container names (named over the whole batch, as verify reads them back), borrowed
+ * from *ret_pull and *ret_names. Returns the count or a negative errno. */
+static int wave_images(const struct machine *m, size_t b, uint64_t mask, const char **refs, const char **cnames,
+                       char ***ret_names, char ***ret_pull) {
+        const struct tracker_run *run = m->tracker->run;
+        const char *all[64];
+        size_t first, len, k = 0;
+        int r;
+
+        (void) manifest_batch_range(run->n_images, (size_t) m->config->images_per_daemonset, b, &first, &len);
+        len = MIN(len, ELEMENTSOF(all));
+        for (size_t i = 0; i < len; i++)
+                all[i] = run->images[first + i].ref;
+        r = images_container_names(all, len, ret_names);
+        if (r >= 0)
+                r = resolve_pull_refs(run, first, len, ret_pull);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < len; i++)
+                if (mask & (UINT64_C(1) << i)) {
+                        refs[k] = (*ret_pull)[i];
+                        cnames[k++] = (*ret_names)[i];
+                }
+        return (int) k;
+}
+
+/* One DaemonSet of batch b with the images in mask for the n stage nodes in *idx (taken
+ * on success). */
+static int start_wave(struct machine *m, size_t b, uint64_t mask, size_t **idx, size_t n) {
         struct stage_run *s = m->stages;
         struct tracker_run *run = m->tracker->run;
-        _cleanup_(strv_freep) char **names = NULL;
+        _cleanup_(strv_freep) char **names = NULL, **pull = NULL;
         _cleanup_(freep) const char **nodes = calloc(n, sizeof(char *));
         _cleanup_(freep) char *ds = NULL, *cause = NULL;
-        const char *refs[64];
+        const char *refs[64], *cnames[64];
         struct manifest_params p;
-        size_t first, len;
+        size_t k;
         int r;
 
         if (!nodes)
                 return -ENOMEM;
-        (void) manifest_batch_range(run->n_images, (size_t) m->config->images_per_daemonset, b, &first, &len);
-        for (size_t i = 0; i < len; i++)
-                refs[i] = run->images[first + i].ref;
-        r = images_container_names(refs, len, &names);
+        r = wave_images(m, b, mask, refs, cnames, &names, &pull);
         if (r < 0)
                 return r;
+        k = (size_t) r;
         for (size_t i = 0; i < n; i++)
                 nodes[i] = s->stage->nodes[(*idx)[i]].name;
         /* The step about to be persisted is unique within the run: it names the part. */
         r = manifest_daemonset_name(run->id, (unsigned) b, (unsigned) (run->step + 1), &ds, &cause);
         if (r < 0)
                 return log_error_errno(r, "DaemonSet name: %s", strempty(cause));
-        fill_params(m, b, len, refs, names, &p);
+        fill_params(m, b, k, refs, cnames, &p);
         p.name = ds;
         p.part = (unsigned) (run->step + 1);
         p.nodes = nodes;
@@ -274,20 +301,26 @@ static int start_wave(struct machine *m, size_t b, size_t **idx, size_t n) {
         return add_wave(s, &ds, b, idx, n);
 }
 
+/* DaemonSets for the seeders whose batch b came into flight: at most
+ * MANIFEST_NODES_PER_DAEMONSET seeders each, and one per set of images the seeders may
+ * run (an image not applicable to a seeder has no container in its pod). */
 static int start_batch(struct machine *m, size_t b) {
         struct stage_run *s = m->stages;
         int r;
 
         for (;;) {
                 _cleanup_(freep) size_t *idx = NULL;
-                size_t n = 0;
+                struct stage_group *g = NULL;
+                size_t n = 0, n_groups = 0;
                 r = stage_to_start(s->stage, s->started, b, MANIFEST_NODES_PER_DAEMONSET, &idx, &n);
                 if (r < 0 || n == 0)
                         return r;
                 r = machine_check_access(m);
-                if (r < 0)
-                        return r;
-                r = start_wave(m, b, &idx, n);
+                if (r >= 0)
+                        r = stage_split(s->stage, b, idx, n, &g, &n_groups);
+                for (size_t i = 0; r >= 0 && i < n_groups; i++)
+                        r = start_wave(m, b, g[i].mask, &g[i].nodes, g[i].n_nodes);
+                stage_groups_free(g, n_groups);
                 if (r < 0)
                         return r;
         }
@@ -383,6 +416,24 @@ bool stage_run_waiting(const struct machine *m, const char *node, size_t b) {
         return i < 0 || stage_waiting(s->stage, (size_t) i, b);
 }
 
+/* DaemonSets start_batch() makes of the n nodes idx of batch b: parts of at most
+ * MANIFEST_NODES_PER_DAEMONSET nodes, each split by the images its seeders may run. */
+static size_t count_parts(const struct stage *st, size_t b, const size_t *idx, size_t n) {
+        size_t total = 0;
+
+        for (size_t at = 0; at < n; at += MANIFEST_NODES_PER_DAEMONSET) {
+                struct stage_group *g = NULL;
+                size_t n_groups = 0;
+                /* Out of memory counts the part as one DaemonSet: plan only shows it. */
+                if (stage_split(st, b, idx + at, MIN(n - at, (size_t) MANIFEST_NODES_PER_DAEMONSET), &g,
+                                &n_groups) < 0)
+                        n_groups = 1;
+                total += n_groups;
+                stage_groups_free(g, n_groups);
+        }
+        return total;
+}
+
 int stage_run_count(struct machine *m, size_t *ret) {
         const struct config *c = m->config;
         _cleanup_(stage_freep) struct stage *st = NULL;
@@ -398,7 +449,7 @@ int stage_run_count(struct machine *m, size_t *ret) {
                 r = stage_to_start(st, NULL, b, 0, &idx, &n);
                 if (r < 0)
                         return r;
-                total += (n + MANIFEST_NODES_PER_DAEMONSET - 1) / MANIFEST_NODES_PER_DAEMONSET;
+                total += count_parts(st, b, idx, n);
         }
         *ret = total;
         return 0;

@@ -3,12 +3,14 @@
  * stage.h). preload starts the first batches; verify, as results settle, starts the
  * next batch for the seeders done with the previous one and deletes DaemonSets whose
  * seeders are all done. Each DaemonSet holds at most MANIFEST_NODES_PER_DAEMONSET
- * seeders and is named clyde-seed-<run>-<batch>-<part>, part being the run's step when
- * it was recorded (unique within the run). Which seeder is in which DaemonSet lives in
- * memory and in each DaemonSet (its batch label and node affinity): a resumed run adopts
- * the DaemonSets it recorded (their pods keep the pulls they started: a kubelet does not
- * cancel a pull when its pod goes, so a replacement would queue behind it), deletes
- * those it cannot read back, and starts what is still waiting. */
+ * seeders, all of which may run every image it carries (seeders of one batch are split
+ * by stage_split(): an image not applicable to a node is not in its pod), and is named
+ * clyde-seed-<run>-<batch>-<part>, part being the run's step when it was recorded
+ * (unique within the run). Which seeder is in which DaemonSet lives in memory and in each
+ * DaemonSet (its batch label and node affinity): a resumed run adopts the DaemonSets it
+ * recorded (their pods keep the pulls they started: a kubelet does not cancel a pull when
+ * its pod goes, so a replacement would queue behind it), deletes those it cannot read
+ * back, and starts what is still waiting. */
 #pragma once
 
 #include <stdbool.h>

@@ -122,6 +122,7 @@ int stage_new(const struct tracker_run *run, size_t per_batch, size_t pods_per_s
         if (!s)
                 return -ENOMEM;
         s->run = run;
+        s->per_batch = per_batch;
         s->pods_per_seeder = pods_per_seeder;
         r = index_batches(s, per_batch);
         if (r >= 0)
@@ -180,5 +181,56 @@ int stage_to_start(const struct stage *s, const uint8_t *started, size_t b, size
         }
         *ret = TAKE_PTR(l);
         *ret_n = n;
+        return 0;
+}
+
+uint64_t stage_image_mask(const struct stage *s, size_t i, size_t b) {
+        const struct stage_node *n = &s->nodes[i];
+        size_t first, len;
+        uint64_t mask = 0;
+
+        if (manifest_batch_range(s->run->n_images, s->per_batch, b, &first, &len) < 0)
+                return 0;
+        for (size_t k = 0; k < n->n_results; k++) {
+                const struct tracker_result *res = &s->run->results[n->results[k]];
+                if (res->image < first || res->image >= first + len || res->image - first >= 64)
+                        continue;
+                if (res->state == TRACKER_STATE_WAITING || res->state == TRACKER_STATE_PULLED ||
+                    res->state == TRACKER_STATE_SKIPPED)
+                        mask |= UINT64_C(1) << (res->image - first);
+        }
+        return mask;
+}
+
+void stage_groups_free(struct stage_group *g, size_t n) {
+        for (size_t i = 0; g && i < n; i++)
+                free(g[i].nodes);
+        free(g);
+}
+
+int stage_split(const struct stage *s, size_t b, const size_t *idx, size_t n, struct stage_group **ret,
+                size_t *ret_n) {
+        struct stage_group *g = NULL;
+        size_t k = 0;
+
+        if (n > 0 && !(g = calloc(n, sizeof(*g))))
+                return -ENOMEM;
+        for (size_t j = 0; j < n; j++) {
+                uint64_t mask = stage_image_mask(s, idx[j], b);
+                size_t x = 0;
+                while (x < k && g[x].mask != mask)
+                        x++;
+                if (x == k) {
+                        g[k].mask = mask;
+                        g[k].nodes = calloc(n, sizeof(size_t));
+                        if (!g[k++].nodes) {
+                                stage_groups_free(g, k);
+                                return -ENOMEM;
+                        }
+                }
+                g[x].nodes[g[x].n_nodes++] = idx[j];
+        }
+        *ret = g;
+        *ret_n = k;
         return 0;
 }

@@ -28,7 +28,16 @@ struct stage {
         size_t *sorted;                /* node indices sorted by name, for stage_find() */
         size_t *batch_of;              /* per image: its batch */
         size_t n_batches;
+        size_t per_batch;
         size_t pods_per_seeder;
+};
+
+/* Seeders of one batch that run the same images: bit k of mask is the batch's k-th image
+ * (a batch has at most 64). */
+struct stage_group {
+        uint64_t mask;
+        size_t *nodes; /* stage node indices, owned */
+        size_t n_nodes;
 };
 
 /* Indexes run's results: nodes, and the batch of each image for per_batch images per
@@ -53,3 +62,17 @@ bool stage_in_flight(const struct stage *s, size_t i, size_t b);
  * new array in *ret (caller frees; NULL when none) and its length. Returns 0 or -ENOMEM. */
 int stage_to_start(const struct stage *s, const uint8_t *started, size_t b, size_t max, size_t **ret,
                    size_t *ret_n);
+
+/* The images of batch b that node i may run, as bits over the batch: those with a
+ * waiting, pulled or skipped result. An image that is not applicable to the node (no
+ * variant for its platform) or was refused there before any pull (failed) has no
+ * container in the node's pod, and an image without a result for the node neither. */
+uint64_t stage_image_mask(const struct stage *s, size_t i, size_t b);
+
+/* Splits the n node indices idx of batch b into groups of equal stage_image_mask(), so
+ * that one DaemonSet per group carries only what each of its seeders may run. Groups come
+ * in the order of their first node; nodes keep their order. Stores a new array in *ret
+ * (free with stage_groups_free(); NULL when n is 0) and its length. Returns 0 or -ENOMEM. */
+int stage_split(const struct stage *s, size_t b, const size_t *idx, size_t n, struct stage_group **ret,
+                size_t *ret_n);
+void stage_groups_free(struct stage_group *g, size_t n);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "macro.h"
 #include "phase.h"
+#include "resolve.h"
 #include "util.h"
 
 static void fmt_time(int64_t t, char *buf, size_t size) {
@@ -214,6 +215,7 @@ static void print_plan_json(const struct machine *m, size_t ds, size_t pulls) {
         json_object_object_add(o, "namespace", json_object_new_string(m->config->namespace));
         json_object_object_add(o, "daemonsets", json_object_new_int64((int64_t) ds));
         json_object_object_add(o, "pulls", json_object_new_int64((int64_t) pulls));
+        (void) resolve_plan_json(m, o);
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 }
 
@@ -239,6 +241,7 @@ int status_plan(struct session *s, bool json) {
                 print_plan_json(&m, ds, pulls);
         else {
                 print_plan(&m);
+                resolve_plan_print(&m, stdout);
                 printf("\n%zu DaemonSets in namespace '%s' for %zu node x image pulls\n", ds, s->config->namespace,
                        pulls);
         }

@@ -296,6 +296,28 @@ static int fill_seeder(const void *item, const void *ctx, json_object *o) {
         return seeder_to_json(item, o);
 }
 
+static int fill_tag(const void *item, const void *ctx, json_object *o) {
+        const struct tracker_tag *g = item;
+        json_object *a, *e;
+
+        TRY(add_str(o, "ref", g->ref));
+        TRY(add_str(o, "digest", g->digest));
+        TRY(add_str(o, "previous", g->previous));
+        TRY(add_time(o, "seen_at", g->seen_at));
+        TRY(add_time(o, "changed_at", g->changed_at));
+        TRY(add(o, "moves", json_object_new_int64((int64_t) g->moves)));
+        TRY(add_array(o, "platforms", g->n_platforms, &a));
+        for (size_t i = 0; i < g->n_platforms; i++) {
+                TRY(append_object(a, &e));
+                TRY(add_str(e, "os", g->platforms[i].os));
+                TRY(add_str(e, "arch", g->platforms[i].arch));
+                if (g->platforms[i].variant)
+                        TRY(add_str(e, "variant", g->platforms[i].variant));
+                TRY(add(e, "size", json_object_new_int64(g->platforms[i].size)));
+        }
+        return 0;
+}
+
 static int fill_history(const void *item, const void *ctx, json_object *o) {
         return history_to_json(item, o);
 }
@@ -355,6 +377,8 @@ static int w_tracker(struct writer *w, const struct tracker *t) {
                 TRY(w_str(w, "run", NULL));
         TRY(w_array(w, "seeders", fill_seeder, t->seeders, sizeof(t->seeders[0]), t->n_seeders, NULL));
         TRY(w_array(w, "history", fill_history, t->history, sizeof(t->history[0]), t->n_history, NULL));
+        if (t->n_tags > 0)
+                TRY(w_array(w, "tags", fill_tag, t->tags, sizeof(t->tags[0]), t->n_tags, NULL));
         w_close(w, '}');
         return 0;
 }

@@ -438,6 +438,59 @@ static int parse_history_entry(struct pctx *c, json_object *e, const char *w, st
         return tracker_history_add(t, &h);
 }
 
+static int parse_platform(struct pctx *c, json_object *e, const char *w, struct tracker_platform *p) {
+        json_object *v;
+
+        TRY(get_str(c, e, w, "os", 0, &p->os));
+        TRY(get_str(c, e, w, "arch", 0, &p->arch));
+        TRY(get_str(c, e, w, "variant", OPT | NULLABLE, &p->variant));
+        TRY(typed(c, e, w, "size", 0, json_type_int, "must be an integer", &v));
+        p->size = json_object_get_int64(v);
+        return p->size < -1 ? bad(c, w, "has a size below -1") : 0;
+}
+
+/* A tags entry; platforms are parsed into a local array handed to tracker_tag_set(). */
+static int parse_tag_entry(struct pctx *c, json_object *e, const char *w, struct tracker *t) {
+        _cleanup_(freep) char *ref = NULL, *digest = NULL, *previous = NULL;
+        struct tracker_platform ps[64] = {};
+        struct tracker_tag g = {};
+        char pw[WHERE_MAX], aw[WHERE_MAX];
+        json_object *a, *pe;
+        size_t n = 0;
+        int r = 0;
+
+        TRY(get_str(c, e, w, "ref", 0, &ref));
+        TRY(get_str(c, e, w, "digest", 0, &digest));
+        TRY(get_str(c, e, w, "previous", NULLABLE, &previous));
+        TRY(get_time(c, e, w, "seen_at", 0, &g.seen_at));
+        TRY(get_time(c, e, w, "changed_at", 0, &g.changed_at));
+        TRY(get_uint(c, e, w, "moves", UINT32_MAX, &g.moves));
+        TRY(get_array(c, e, w, "platforms", &a));
+        if (json_object_array_length(a) > ELEMENTSOF(ps))
+                return bad(c, w, "has more than 64 platforms");
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(a); i++, n++) {
+                r = element(c, a, at(aw, w, "platforms"), i, pw, &pe);
+                if (r >= 0)
+                        r = parse_platform(c, pe, pw, &ps[i]);
+        }
+        if (r >= 0 && tracker_tag_find(t, ref))
+                r = bad(c, w, "repeats a ref");
+        if (r >= 0)
+                r = tracker_tag_set(t, ref, digest, g.seen_at, ps, n);
+        if (r >= 0) {
+                struct tracker_tag *x = tracker_tag_find(t, ref);
+                x->changed_at = g.changed_at;
+                x->moves = g.moves;
+                x->previous = TAKE_PTR(previous);
+        }
+        for (size_t i = 0; i <= n && i < ELEMENTSOF(ps); i++) {
+                free(ps[i].os);
+                free(ps[i].arch);
+                free(ps[i].variant);
+        }
+        return r < 0 ? r : 0;
+}
+
 /* Parses the array at key with one callback per element object. */
 static int parse_list(struct pctx *c, json_object *o, const char *key, struct tracker *t,
                       int (*one)(struct pctx *, json_object *, const char *, struct tracker *)) {
@@ -484,6 +537,8 @@ static int parse_document(struct pctx *c, json_object *o, struct tracker *t) {
                 TRY(parse_run(c, run, &t->run));
         TRY(parse_list(c, o, "seeders", t, parse_seeder));
         TRY(parse_list(c, o, "history", t, parse_history_entry));
+        if (json_object_object_get_ex(o, "tags", NULL)) /* absent in trackers before tags */
+                TRY(parse_list(c, o, "tags", t, parse_tag_entry));
         return 0;
 }
 
@@ -545,7 +600,8 @@ struct walk {
         unsigned seen; /* bit per known top-level key */
 };
 
-static const char *const walk_keys[] = { "version", "cluster", "run", "seeders", "history" };
+static const char *const walk_keys[] = { "version", "cluster", "run", "seeders", "history", "tags" };
+#define WALK_REQUIRED 0x1fu /* every key but "tags" */
 
 static void walk_space(struct walk *w) {
         while (w->p < w->end && strchr(" \t\r\n", *w->p) && *w->p)
@@ -650,13 +706,15 @@ static int walk_document(struct walk *w, struct pctx *c, struct tracker *t) {
                         TRY(walk_list(w, c, "seeders", t, parse_seeder));
                 else if (k == 4)
                         TRY(walk_list(w, c, "history", t, parse_history_entry));
+                else if (k == 5)
+                        TRY(walk_list(w, c, "tags", t, parse_tag_entry));
                 else
                         TRY(walk_member(w, c, walk_keys[k], t));
         } while (walk_char(w, ','));
         if (!walk_char(w, '}'))
                 return -EBADMSG;
         walk_space(w);
-        return w->p == w->end && w->seen == (1u << ELEMENTSOF(walk_keys)) - 1 ? 0 : -EBADMSG;
+        return w->p == w->end && (w->seen & WALK_REQUIRED) == WALK_REQUIRED ? 0 : -EBADMSG;
 }
 
 /* Returns 0 with *ret, or < 0 when the tree path must decide. */

@@ -208,6 +208,9 @@ struct tracker *tracker_free(struct tracker *t) {
         for (size_t i = 0; i < t->n_history; i++)
                 free(t->history[i].id);
         free(t->history);
+        for (size_t i = 0; i < t->n_tags; i++)
+                tracker_tag_done(&t->tags[i]);
+        free(t->tags);
         free(t);
         return NULL;
 }

@@ -16,7 +16,9 @@
 
 #include "macro.h"
 
-#define TRACKER_VERSION 1
+/* The schema version written (docs/tracker.md, Versioning). 2 added the result state
+ * not-applicable; a version 1 document is read as it is (it is a valid version 2 one). */
+#define TRACKER_VERSION 2
 #define TRACKER_HISTORY_MAX 20
 #define TRACKER_RUN_ID_MAX 32 /* "20261126t102000-a1b2" plus room */
 
@@ -51,7 +53,9 @@ enum tracker_state {
         TRACKER_STATE_FAILED,
         TRACKER_STATE_SKIPPED,   /* already held (digest recorded), not pulled again */
         TRACKER_STATE_NODE_LOST, /* node deleted or NotReady mid-run */
-        TRACKER_STATE_NOT_APPLICABLE, /* the image has no variant for the node's platform */
+        /* The image has no variant for the node's platform (reason "platform"): known at
+         * plan time from the registry, or from the runtime's pull error. Not a failure. */
+        TRACKER_STATE_NOT_APPLICABLE,
         _TRACKER_STATE_MAX,
         _TRACKER_STATE_INVALID = -EINVAL,
 };
@@ -147,6 +151,27 @@ struct tracker_history {
         int64_t phase_seconds[_TRACKER_PHASE_MAX]; /* -1 = not recorded */
 };
 
+/* One platform of a resolved image. */
+struct tracker_platform {
+        char *os;
+        char *arch;
+        char *variant; /* NULL when the registry gives none */
+        int64_t size;  /* compressed bytes (config + layers), -1 unknown */
+};
+
+/* What the registry said of a reference of the images file: its digest, since when, and
+ * the platforms of that digest. */
+struct tracker_tag {
+        char *ref;          /* normalised reference as in the images file */
+        char *digest;       /* the manifest (or index) digest the reference resolved to */
+        char *previous;     /* the digest before the last move, NULL when none seen */
+        int64_t seen_at;    /* last time the registry confirmed digest */
+        int64_t changed_at; /* when digest was first seen */
+        uint64_t moves;     /* digest changes seen since the first resolution */
+        struct tracker_platform *platforms;
+        size_t n_platforms;
+};
+
 struct tracker {
         unsigned version;
         char *server; /* cluster API server URL */
@@ -156,6 +181,8 @@ struct tracker {
         size_t n_seeders, alloc_seeders;
         struct tracker_history *history; /* oldest first */
         size_t n_history;
+        struct tracker_tag *tags; /* optional in the file ("tags"); written when not empty */
+        size_t n_tags;
 };
 
 /* --- enums ------------------------------------------------------------------------ */
@@ -269,6 +296,18 @@ int tracker_run_note_outcomes(struct tracker *t);
 struct tracker_held_image *tracker_seeder_find_image(const struct tracker_seeder *s, const char *ref);
 /* Forgets ref on this seeder. Returns 0 or -ENOENT. */
 int tracker_seeder_remove_image(struct tracker_seeder *s, const char *ref);
+
+/* --- tags ------------------------------------------------------------------------ */
+/* Returns the record for ref (borrowed) or NULL. */
+struct tracker_tag *tracker_tag_find(const struct tracker *t, const char *ref);
+/* Records that ref resolved to digest at now. A new digest for a known ref keeps the old
+ * one in previous, counts a move and sets changed_at; the same digest only updates
+ * seen_at. platforms (copied; n may be 0) replace the recorded ones when given (a new
+ * digest without platforms clears them). Returns 1 when the digest moved, 0 otherwise,
+ * -EINVAL (empty ref or digest), -ENOMEM. */
+int tracker_tag_set(struct tracker *t, const char *ref, const char *digest, int64_t now,
+                    const struct tracker_platform *platforms, size_t n_platforms);
+void tracker_tag_done(struct tracker_tag *g);
 
 /* --- history ---------------------------------------------------------------------- */
 /* Appends a finished run (copied; h->id required), dropping the oldest beyond

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${FUZZ_SECONDS:-20}
 build=${FUZZ_BUILD:-$top/build/fuzz}
-targets=${FUZZ_TARGETS:-"config images kubeconfig tracker kube-decode watch"}
+targets=${FUZZ_TARGETS:-"config images kubeconfig tracker kube-decode watch registry-manifest registry-auth registry-dockerconfig"}
 jobs=${FUZZ_JOBS:-2}
 
 command -v "${CC:-clang}" >/dev/null 2>&1 || { echo "run.sh: ${CC:-clang} not found" >&2; exit 77; }

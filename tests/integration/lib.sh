@@ -65,11 +65,18 @@ sim_start() {
 
 sim() { $SIMCTL "$SIM" "$@"; }
 
-# A seeder.ini for the tests: quick timeouts, no log file unless asked.
+# A seeder.ini for the tests: quick timeouts, no log file unless asked, and [registry]
+# resolve = no: nothing here may reach docker.io or any registry outside the test's own
+# (the product default is yes). A test that resolves passes its own "resolve = ..." line
+# (under a "[registry]" line of its own), which replaces that default.
 write_ini() { # write_ini FILE [extra lines...]
-        local f=$1
+        local f=$1 line resolve=yes
         shift
+        for line in "$@"; do
+                case $line in resolve*=*) resolve= ;; esac
+        done
         {
+                [ -z "$resolve" ] || printf '[registry]\nresolve = no\n'
                 echo "[preload]"
                 echo "pull_timeout = 60s"
                 echo "[log]"

@@ -9,7 +9,8 @@ ini() { # ini FILE [preload lines...]
         local f=$1
         shift
         { echo "[seeder]"; echo "percentage = 50"; echo "[preload]"; echo "pull_timeout = 60s"
-          echo "images_per_daemonset = 1"; printf '%s\n' "$@"; echo "[log]"; echo "file ="; } >"$f"
+          echo "images_per_daemonset = 1"; printf '%s\n' "$@"; echo "[log]"; echo "file ="
+          echo "[registry]"; echo "resolve = no"; } >"$f"
 }
 printf 'nginx:1.27\nredis:7.4\nbusybox:1.36\n' >"$WORK/images.txt"
 

@@ -14,6 +14,9 @@ seed --config "$WORK/seeder.ini"
 is "$RC" 0 "first run exits 0"
 [ "$RC" -eq 0 ] || sed 's/^/# /' "$WORK/out" | tail -n 30
 grep -q "duplicate" "$WORK/out"; ok $? "a duplicate image line is reported"
+# write_ini's [registry] resolve = no: the test asks no registry (docker.io, gcr.io).
+grep -q "\[registry\] resolve = no" "$WORK/out"; ok $? "the tests' seeder.ini does not resolve"
+grep -q "images resolved" "$WORK/out"; is "$?" 1 "no registry is asked"
 is "$(sim labelled p2p-seeder=true | wc -l)" 20 "20 nodes carry p2p-seeder=true"
 is "$(sim owned p2p-seeder=true | wc -l)" 20 "all 20 carry clyde-seed's ownership annotation"
 is "$(sim zones p2p-seeder=true | tr '\n' ' ')" "zone-a 7 zone-b 7 zone-c 6 " "seeders spread 7/7/6 over zones of 17/17/16 nodes"

@@ -72,6 +72,10 @@ def leftovers(state, prefix, cgroup):
     out += ['mount ' + m for m in netenv.mounts_under(os.path.abspath(state))]
     out += ['cgroup ' + d for d in netenv.cgroup_dirs(cgroup)]
     for pid in os.listdir('/proc'):
+        # Not this process (/proc/self, its own pid): its command line names the state
+        # directory too, and 'registry' when the checkout's path holds that word.
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
                 cmd = f.read().replace(b'\0', b' ').decode(errors='replace')

@@ -71,6 +71,12 @@ is "$(py "(t['history'][-1]['result'], t['history'][-1].get('not_applicable', 0)
         "('ok', 4, 0)" "arm64-only: not applicable on the 4 amd64 seeders (containerd's platform error), no failure"
 grep -q "no match for platform in manifest" "$WORK/out"
 ok $? "the log keeps containerd's own platform message"
+# [registry] resolve = no here (write_ini): the pull-time way in; tests/registry covers
+# the plan-time way.
+is "$(grep -c "node '[^']*': registry.test/clyde/armonly:1 not applicable (platform): .*no match for platform in manifest" "$WORK/out")" 4 \
+        "arm64-only: each amd64 seeder's result logged as not applicable (platform)"
+grep -q "image registry.test/clyde/armonly:1: not applicable (platform) on 4 seeders" "$WORK/out"
+ok $? "arm64-only: summed up per image, not reported as FAILED"
 is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
 
 # Without the pull secret: image GC empties the nodes, a fresh tracker seeds the private

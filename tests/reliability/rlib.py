@@ -294,6 +294,10 @@ class Workspace:
         self.log = os.path.join(base, 'seeder.log')
 
     def set_ini(self, sections):
+        # [registry] resolve = no unless a scenario says otherwise: nothing here may reach
+        # a registry outside the machine (the product default is yes).
+        sections = dict(sections)
+        sections['registry'] = dict({'resolve': 'no'}, **sections.get('registry', {}))
         with open(self.ini, 'w') as f:
             for sec, kv in sections.items():
                 f.write('[%s]\n' % sec)

@@ -49,7 +49,7 @@ ok "$([ -s "$WORK/before" ]; echo $?)" "listed $(wc -l <"$WORK/before") paths be
 apt_install "$CDEB/$(basename "$DEB")"
 ok $? "apt-get install ./$(basename "$DEB")"
 write_kubeconfig
-printf '; changed by the administrator\n[preload]\npull_timeout = 60s\n[log]\nlevel = INFO\n' \
+printf '; changed by the administrator\n[preload]\npull_timeout = 60s\n[registry]\nresolve = no\n[log]\nlevel = INFO\n' \
         >"$CR/etc/clyde/seeder.ini"
 ini_sum=$(sha256sum <"$CR/etc/clyde/seeder.ini")
 printf 'nginx:1.27\nbusybox:1.36\n' >"$CR/etc/clyde/images.txt"

@@ -43,7 +43,7 @@ EOF
 sim_start --nodes 10 --zones 2 --time-scale 0.02
 printf 'nginx:1.27\nredis:7\n' >"$WORK/base/images.txt"
 ini() { # ini FILE JOURNAL-MODE
-        printf '[preload]\npull_timeout = 60s\n[log]\nfile =\njournal = %s\n' "$2" >"$1"
+        printf '[preload]\npull_timeout = 60s\n[registry]\nresolve = no\n[log]\nfile =\njournal = %s\n' "$2" >"$1"
 }
 ini "$WORK/yes.ini" yes
 ini "$WORK/auto.ini" auto

@@ -40,7 +40,7 @@ is "$(C systemctl show -p ExecStart --value clyde-seed.service | sed -n 's/.*pat
 
 # --- /etc/clyde: the administrator's part -------------------------------------------------
 write_kubeconfig
-printf '[preload]\npull_timeout = 60s\n[log]\nlevel = INFO\n' >"$CR/etc/clyde/seeder.ini"
+printf '[preload]\npull_timeout = 60s\n[registry]\nresolve = no\n[log]\nlevel = INFO\n' >"$CR/etc/clyde/seeder.ini"
 printf 'nginx:1.27\nredis:7\n' >"$CR/etc/clyde/images.txt"
 
 # --- one cycle ---------------------------------------------------------------------------

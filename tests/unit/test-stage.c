@@ -131,8 +131,47 @@ static void test_cap(void) {
         free(buf);
 }
 
+/* Seeders of a batch split by the images each may run: an image not applicable to a node
+ * (or refused there) must not be a container of that node's pod. */
+static void test_split(void) {
+        static const char *const nodes[] = { "amd-1", "arm-1", "amd-2", "small", "arm-2" };
+        struct tracker *t = make(5, nodes, 5); /* batches of 3: {0,1,2} {3,4} */
+        struct stage *s = NULL;
+        struct stage_group *g = NULL;
+        size_t *idx = NULL, n = 0, n_groups = 0;
+
+        set(t, "arm-1", 1, TRACKER_STATE_NOT_APPLICABLE); /* image 1: amd64 only */
+        set(t, "arm-2", 1, TRACKER_STATE_NOT_APPLICABLE);
+        set(t, "amd-2", 2, TRACKER_STATE_SKIPPED);        /* held: still runs, same group */
+        set(t, "small", 0, TRACKER_STATE_FAILED);         /* refused: too large */
+        set(t, "arm-1", 4, TRACKER_STATE_NOT_APPLICABLE);
+        is_int(stage_new(t->run, 3, 1, &s), 0, "stage built");
+        is_int((long) stage_image_mask(s, 0, 0), 07, "amd-1 runs all of batch 0");
+        is_int((long) stage_image_mask(s, 1, 0), 05, "arm-1 not image 1");
+        is_int((long) stage_image_mask(s, 2, 0), 07, "amd-2: a skipped image stays");
+        is_int((long) stage_image_mask(s, 3, 0), 06, "small: not the refused image 0");
+        is_int((long) stage_image_mask(s, 1, 1), 01, "arm-1, batch 1: bits over the batch (image 3 only)");
+        is_int(stage_to_start(s, NULL, 0, 0, &idx, &n), 0, "to start for batch 0");
+        is_int(n, 5, "every node starts batch 0");
+        is_int(stage_split(s, 0, idx, n, &g, &n_groups), 0, "split");
+        is_int(n_groups, 3, "three groups");
+        ok(n_groups == 3 && g[0].mask == 07 && g[0].n_nodes == 2 && g[0].nodes[0] == 0 && g[0].nodes[1] == 2,
+           "group 0: amd-1 and amd-2, every image");
+        ok(n_groups == 3 && g[1].mask == 05 && g[1].n_nodes == 2 && g[1].nodes[0] == 1 && g[1].nodes[1] == 4,
+           "group 1: arm-1 and arm-2, without image 1");
+        ok(n_groups == 3 && g[2].mask == 06 && g[2].n_nodes == 1 && g[2].nodes[0] == 3,
+           "group 2: small, without image 0");
+        stage_groups_free(g, n_groups);
+        is_int(stage_split(s, 0, idx, 0, &g, &n_groups), 0, "split of no nodes");
+        ok(!g && n_groups == 0, "no groups");
+        free(idx);
+        stage_free(s);
+        tracker_free(t);
+}
+
 int main(void) {
         test_one_at_a_time();
+        test_split();
         test_overlap();
         test_cap();
         return tap_done();

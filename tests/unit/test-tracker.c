@@ -155,7 +155,7 @@ static void test_model(void) {
         struct tracker_seeder *s = NULL;
         struct tracker_run *r;
 
-        ok(t && t->version == TRACKER_VERSION && !t->run, "new tracker is empty, version 1");
+        ok(t && t->version == TRACKER_VERSION && !t->run, "new tracker is empty, version %d", TRACKER_VERSION);
         is_int(tracker_seeder_add(t, "n1", "z1", "amd64", T0, true, &s), 0, "seeder added");
         ok(s && streq(s->node, "n1"), "seeder returned");
         is_int(tracker_seeder_add(t, "n1", "z2", NULL, T0 + 60, false, &s), 1, "seeder updated");
@@ -284,7 +284,7 @@ static struct tracker *build_full(void) {
 static void check_full(const struct tracker *t) {
         const struct tracker_run *r = t->run;
 
-        is_int(t->version, 1, "rt version");
+        is_int(t->version, TRACKER_VERSION, "rt version");
         is_str(t->server, "https://10.0.0.1:6443", "rt server");
         is_str(t->uid, "uid-1", "rt uid");
         if (!ok(r, "rt run present"))
@@ -382,6 +382,13 @@ static void test_round_trip(void) {
                 ok(tracker_result_find(l2->run, "node-b", 1) && !tracker_result_find(l2->run, "node-b", 1)->digest,
                    "valid.json: a null digest stays null");
                 ok(l2->n_seeders == 2 && !l2->seeders[1].owned && l2->n_history == 1, "valid.json: seeders and history");
+        }
+        /* valid.json is a version 1 tracker: read as it is, written back as the current version. */
+        is_int(l2 ? (long) l2->version : -1, 1, "valid.json: version 1 is read");
+        if (l2) {
+                _cleanup_(freep) char *v1 = NULL, *v1cause = NULL;
+                is_int(tracker_to_json_string(l2, false, &v1, &v1cause), 0, "version 1 tracker serialised");
+                ok(v1 && strstr(v1, "\"version\": 2") , "a version 1 tracker is written as version 2");
         }
 }
 
@@ -546,7 +553,7 @@ static void test_load_fixtures(void) {
                 { "array.json", -EBADMSG, "the top level must be a JSON object, not array" },
                 { "seeder-node-not-string.json", -EBADMSG, "'seeders[3].node' must be a string" },
                 { "future-version.json", -EPROTONOSUPPORT,
-                  "version 7 is newer than this clyde-seed understands (1)" },
+                  "version 7 is newer than this clyde-seed understands (2)" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -591,7 +598,7 @@ static void test_parse_shapes(void) {
                 { "{\"version\":\"1\"}", -EBADMSG, "'version' must be an integer" },
                 { "{\"version\":1.0}", -EBADMSG, "'version' must be an integer" },
                 { "{\"version\":0}", -EBADMSG, "'version' must be 1 or more" },
-                { "{\"version\":2,\"cluster\":7}", -EPROTONOSUPPORT, "version 2 is newer" },
+                { "{\"version\":3,\"cluster\":7}", -EPROTONOSUPPORT, "version 3 is newer" },
                 { "{\"cluster\":{}}", -EBADMSG, "'version' is missing" },
                 { "{\"version\":1}", -EBADMSG, "'cluster' is missing" },
                 { "{\"version\":1,\"cluster\":[]}", -EBADMSG, "'cluster' must be an object" },
