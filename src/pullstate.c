@@ -15,6 +15,16 @@ static bool contains_nocase(const char *hay, const char *needle) {
         return false;
 }
 
+/* Whether message (NULL or "" = no) holds one of the phrases, ignoring case. */
+static bool contains_any(const char *message, const char *const *phrases, size_t n) {
+        if (isempty(message))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (contains_nocase(message, phrases[i]))
+                        return true;
+        return false;
+}
+
 bool pull_error_is_permanent(const char *message) {
         /* Phrases of containerd, CRI-O and registries for a missing image or refused access. */
         static const char *const phrases[] = {
@@ -24,12 +34,7 @@ bool pull_error_is_permanent(const char *message) {
                 "repository does not exist",
         };
 
-        if (isempty(message))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(phrases); i++)
-                if (contains_nocase(message, phrases[i]))
-                        return true;
-        return false;
+        return contains_any(message, phrases, ELEMENTSOF(phrases));
 }
 
 bool pull_error_is_platform(const char *message) {
@@ -39,23 +44,13 @@ bool pull_error_is_platform(const char *message) {
                 "no matching manifest for",
         };
 
-        if (isempty(message))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(phrases); i++)
-                if (contains_nocase(message, phrases[i]))
-                        return true;
-        return false;
+        return contains_any(message, phrases, ELEMENTSOF(phrases));
 }
 
 bool pull_error_is_rate_limited(const char *message) {
         static const char *const phrases[] = { "429 too many requests", "toomanyrequests", "pull rate limit" };
 
-        if (isempty(message))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(phrases); i++)
-                if (contains_nocase(message, phrases[i]))
-                        return true;
-        return false;
+        return contains_any(message, phrases, ELEMENTSOF(phrases));
 }
 
 bool pull_status_lacks_cause(const char *reason, const char *message) {

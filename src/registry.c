@@ -57,18 +57,10 @@ struct registry_client *registry_client_free(struct registry_client *c) {
 
 int registry_fail(int r, char **ret_cause, const char *fmt, ...) {
         va_list ap;
-        char *s;
 
-        if (!ret_cause)
-                return r;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        r = cause_vfmt(ret_cause, r, fmt, ap);
         va_end(ap);
-        if (!s)
-                return -ENOMEM;
-        free(*ret_cause);
-        *ret_cause = s;
         return r;
 }
 

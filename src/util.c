@@ -59,21 +59,26 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         return 0;
 }
 
-int cause_fmt(char **ret_cause, const char *fmt, ...) {
-        va_list ap;
+int cause_vfmt(char **ret_cause, int r, const char *fmt, va_list ap) {
         char *s;
 
         if (!ret_cause)
-                return -EINVAL;
-        va_start(ap, fmt);
+                return r;
         if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
                 return -ENOMEM;
         free(*ret_cause);
         *ret_cause = s;
-        return -EINVAL;
+        return r;
+}
+
+int cause_fmt(char **ret_cause, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = cause_vfmt(ret_cause, -EINVAL, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 int64_t now_seconds(void) {
