@@ -3,6 +3,8 @@
  * pods, watches, small reads). Not for other modules. */
 #pragma once
 
+#include <stdbool.h>
+
 #include <json-c/json.h>
 
 #include "json-stream.h"
@@ -26,6 +28,8 @@ struct list_run {
         char *next;  /* metadata.continue of the current page */
         char *rv;    /* metadata.resourceVersion */
         int stopped; /* a callback's (or the reader's) error */
+        bool broken; /* the page's body was cut after its 200 (the HTTP layer does not retry
+                      * a response that has started to stream) */
 };
 
 /* Records a transport or client-side failure as the last error. */

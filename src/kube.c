@@ -301,6 +301,7 @@ static int list_page(struct list_run *l, const char *base, const struct kube_lis
         l->next = NULL;
         l->stopped = 0;
         r = kube_send(l->k, &q, &resp, false);
+        l->broken = r == -EAGAIN && resp.streamed;
         if (l->stopped < 0 && l->stopped != -EBADMSG)
                 return l->stopped;
         if (r >= 0 || l->stopped == -EBADMSG)
@@ -320,8 +321,9 @@ int kube_list_all(struct kube_client *k, const char *base, const struct kube_lis
 
         for (;;) {
                 r = list_page(&l, base, lo, cont);
-                if (r == -ESTALE && cont && restarts++ < MAX_RESTARTS) {
-                        /* The continue token expired: the list starts over. */
+                if (((r == -ESTALE && cont) || l.broken) && restarts++ < MAX_RESTARTS) {
+                        /* The continue token expired, or the connection broke while the
+                         * page streamed: the list starts over. */
                         if (on_reset)
                                 on_reset(userdata);
                         free(cont);

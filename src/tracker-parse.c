@@ -110,7 +110,7 @@ static int get_uint(struct pctx *c, json_object *o, const char *prefix, const ch
 
 static int get_unsigned(struct pctx *c, json_object *o, const char *prefix, const char *key,
                         unsigned *ret) {
-        uint64_t v;
+        uint64_t v = 0;
         TRY(get_uint(c, o, prefix, key, UINT32_MAX, &v));
         *ret = (unsigned) v;
         return 0;
