@@ -39,7 +39,7 @@ sim_start() {
                 # CLYDE_REAL_TIER=0: the real tier ran already in this CI job (distcheck)
                 if [ "${CLYDE_REAL_TIER:-1}" = 0 ]; then
                         echo "1..0 # SKIP real tier turned off (CLYDE_REAL_TIER=0)"
-                        exit 77
+                        exit 0
                 fi ;;
         *) echo "Bail out! CLYDE_TEST_BACKEND=$BACKEND: expected sim or real"; exit 1 ;;
         esac
@@ -57,7 +57,7 @@ sim_start() {
         # 69: an asset is missing (no Kubernetes binaries or etcd): a skip, except in CI
         if [ "$rc" -eq 69 ] && [ "${CI:-}" != true ]; then
                 echo "1..0 # SKIP $BACKEND backend unavailable: $(tail -n 1 "$SIM/stderr")"
-                exit 77
+                exit 0
         fi
         echo "Bail out! $BACKEND backend did not start: $(tail -n 5 "$SIM/stderr")"
         exit 1

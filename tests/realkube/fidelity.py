@@ -49,7 +49,7 @@ def ready(p, state, seconds):
     err = open(os.path.join(state, 'stderr')).read()[-1500:]
     if p.poll() == 69 and os.environ.get('CI') != 'true':
         print('1..0 # SKIP real control plane unavailable: %s' % err.strip().splitlines()[-1:])
-        sys.exit(77)
+        sys.exit(0)
     print('Bail out! %s did not start: %s' % (state, err))
     sys.exit(1)
 
@@ -112,7 +112,7 @@ def explained(ids):
 def main():
     if os.environ.get('CLYDE_REAL_TIER', '1') == '0':
         print('1..0 # SKIP real tier turned off (CLYDE_REAL_TIER=0)')
-        return 77
+        return 0
     base = os.environ.get('TMPDIR', '/tmp')
     work = os.path.join(base, 'clyde-fidelity.%d' % os.getpid())
     rbac = os.path.join(TOP, 'etc', 'clyde', 'rbac.yaml')
