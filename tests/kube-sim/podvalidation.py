@@ -287,6 +287,13 @@ def _ports(path, ports):
     return errs
 
 
+def _required_choice(path, value, choices):
+    """A field the server defaults, then requires to be one of choices."""
+    if not value:
+        return [v.required(path)]
+    return [] if value in choices else [v.not_supported(path, value, choices)]
+
+
 def container_common(path, c, vols):
     """validateContainerCommon."""
     errs = []
@@ -297,18 +304,11 @@ def container_common(path, c, vols):
         errs += v.dns1123_label(path + '.name', name)
     if not c.get('image'):
         errs.append(v.required(path + '.image'))
-    tmp = c.get('terminationMessagePolicy') or ''
-    if not tmp:
-        errs.append(v.required(path + '.terminationMessagePolicy'))
-    elif tmp not in MESSAGE_POLICIES:
-        errs.append(v.not_supported(path + '.terminationMessagePolicy', tmp, MESSAGE_POLICIES))
+    errs += _required_choice(path + '.terminationMessagePolicy', c.get('terminationMessagePolicy'),
+                             MESSAGE_POLICIES)
     errs += _ports(path + '.ports', c.get('ports'))
     errs += volume_mounts(path + '.volumeMounts', c.get('volumeMounts'), vols)
-    pp = c.get('imagePullPolicy') or ''
-    if not pp:
-        errs.append(v.required(path + '.imagePullPolicy'))
-    elif pp not in PULL_POLICIES:
-        errs.append(v.not_supported(path + '.imagePullPolicy', pp, PULL_POLICIES))
+    errs += _required_choice(path + '.imagePullPolicy', c.get('imagePullPolicy'), PULL_POLICIES)
     errs += resources(path + '.resources', c.get('resources'))
     return errs + security_context(path + '.securityContext', c.get('securityContext'))
 
