@@ -38,6 +38,8 @@ def handle(c, method, path, query, body):
             return rules(c.faults, method, doc, c.faults.add)
         if key == 'images':
             return rules(c.image_rules, method, doc, c.image_rules.set)
+        if key == 'pulls':
+            return pulls(c, method)
         if key == 'health':
             return 200, {'ok': True, 'resourceVersion': c.store.rv}, JSON
     except faultsmod.RuleError as e:
@@ -50,6 +52,18 @@ def stats(c, method):
         c.stats.reset()
         return 200, {'reset': True}, JSON
     return 200, c.stats.snapshot(), JSON
+
+
+def pulls(c, method):
+    """The bandwidth model's pull log and bytes per source; DELETE clears the log."""
+    model = c.kubelet.model
+    if model is None:
+        return _err(404, 'the bandwidth model is off (start with --registry-rate or --node-rate)')
+    with c.store.lock, c.kubelet.lock:
+        if method == 'DELETE':
+            model.log.clear()
+            return 200, {'reset': True}, JSON
+        return 200, model.report(), JSON
 
 
 def settle(c, query):

@@ -19,7 +19,9 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bandwidth  # noqa: E402
 import certs  # noqa: E402
+import pullnet  # noqa: E402
 import rbac  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from server import Server  # noqa: E402
@@ -54,6 +56,18 @@ def parse_args(argv):
                    help='a 1.31 kubelet: back-off status without its cause, the cause in events')
     p.add_argument('--kubelet-publish', choices=('change', 'sync'), default='change',
                    help='sync: pod status written once per pod sync, as a real kubelet')
+    bw = p.add_argument_group('bandwidth model (README.md, "Bandwidth model"; off by default)')
+    bw.add_argument('--registry-rate', metavar='RATE',
+                    help='registry egress shared by concurrent pulls, e.g. 100mbit (turns the model on)')
+    bw.add_argument('--node-rate', metavar='RATE',
+                    help="each node's link, download and upload, e.g. 50mbit (turns the model on)")
+    bw.add_argument('--p2p-label', metavar='KEY=VALUE', default=pullnet.DEFAULT_LABEL,
+                    help='nodes with this label serve the images they hold to peers')
+    bw.add_argument('--no-p2p', action='store_true', help='every pull from the registry')
+    bw.add_argument('--pull-cost', type=float, default=0.0, metavar='SECONDS',
+                    help='fixed simulated seconds per pull (resolve, unpack, start)')
+    bw.add_argument('--image-size', action='append', default=[], metavar='REF=SIZE',
+                    help='size of an image (or glob), e.g. registry.local/app:1=200MB')
     opts = p.parse_args(argv)
     if opts.zones < 1 or opts.nodes < 0 or opts.time_scale < 0:
         p.error('--zones must be >= 1, --nodes and --time-scale >= 0')
@@ -62,7 +76,34 @@ def parse_args(argv):
         nodes.parse_arch(opts.arch)
     except ValueError:
         p.error('--arch: expected ARCH[=WEIGHT],...')
+    try:
+        model_options(opts)
+    except ValueError as e:
+        p.error(str(e))
     return opts
+
+
+def model_options(opts):
+    """Parses the bandwidth model's options in place (ValueError naming the option)."""
+    def one(flag, fn, text):
+        try:
+            return fn(text)
+        except ValueError as e:
+            raise ValueError('%s: %s' % (flag, e))
+    opts.registry_rate = one('--registry-rate', bandwidth.parse_rate, opts.registry_rate) \
+        if opts.registry_rate is not None else None
+    opts.node_rate = one('--node-rate', bandwidth.parse_rate, opts.node_rate) \
+        if opts.node_rate is not None else None
+    one('--p2p-label', pullnet.parse_label, opts.p2p_label)
+    if opts.pull_cost < 0:
+        raise ValueError('--pull-cost must be >= 0')
+    sizes = []
+    for spec in opts.image_size:
+        ref, sep, size = spec.rpartition('=')
+        if not sep or not ref:
+            raise ValueError('--image-size %s: expected REF=SIZE, e.g. app:1=200MB' % spec)
+        sizes.append((ref, one('--image-size', bandwidth.parse_size, size)))
+    opts.image_size = sizes
 
 
 def service_accounts(auth, specs):
@@ -108,6 +149,11 @@ def main(argv=None):
     cluster = Cluster(opts)
     cluster.kubelet.cause_in_status = not opts.kubelet_cause_in_events
     cluster.kubelet.publish = opts.kubelet_publish
+    if opts.registry_rate is not None or opts.node_rate is not None:
+        cluster.kubelet.use_model(registry_rate=opts.registry_rate, node_rate=opts.node_rate,
+                                  cost=opts.pull_cost, label=opts.p2p_label, p2p=not opts.no_p2p)
+    for ref, size in opts.image_size:
+        cluster.image_rules.set({'image': ref, 'size': size})
     server = Server((opts.host, opts.port), cluster, ssl_context(d), auth, opts.bookmark_interval)
     url = 'https://%s:%d' % (opts.host, server.server_address[1])
     certs.write_kubeconfigs(d, url, token)

@@ -21,6 +21,7 @@ import time
 
 import images
 import nodes as nodemod
+import pullnet
 from store import rfc3339
 
 BANDWIDTH = 100 * 1000 * 1000       # bytes per second
@@ -88,6 +89,16 @@ class Kubelet:
         self.cause_in_status = True  # False: a 1.31 kubelet's back-off (cause only in events)
         self.publish = 'change'      # 'sync': pod status written once per pod sync
         self.styles = {}             # node -> {'cause_in_status': .., 'publish': ..}
+        self.model = None            # pullnet.PullModel: the bandwidth model, when on
+
+    def use_model(self, **kw):
+        """Turns the bandwidth model on (pullnet.PullModel's keywords but store, disk_of
+        and scale)."""
+        self.model = pullnet.PullModel(self.store, self.disk_of, scale=self.scale, **kw)
+
+    def disk_of(self, name):
+        entry = self.store.get('nodes', '', name)
+        return self.node_disk(entry) if entry is not None else set()
 
     def style(self, node, key):
         return self.styles.get(node, {}).get(key, getattr(self, key))
@@ -147,6 +158,8 @@ class Kubelet:
             self.busy.clear()
             self.disk.clear()
             self.dirty_nodes.clear()
+            if self.model:
+                self.model.reset()
 
     def node_disk(self, node):
         d = self.disk.get(node.meta['name'])
@@ -170,6 +183,8 @@ class Kubelet:
         self.now = now
         with self.store.lock, self.lock:
             self.notice_changes()
+            if self.model:
+                self.model_ends(now)
             for name in list(self.by_node):
                 if self.wake.get(name, 0.0) > now:
                     continue        # nothing due: a cluster of 10,000 idle nodes costs nothing
@@ -187,6 +202,8 @@ class Kubelet:
         first = store.change_count - len(store.history)
         if self.seen is None or self.seen < first:
             self.wake.clear()
+            if self.model:
+                self.model.nodes_changed()
         else:
             for ev in store.history[self.seen - first:]:
                 if ev.res == 'pods':
@@ -194,7 +211,17 @@ class Kubelet:
                         self.wake.pop(node, None)
                 elif ev.res == 'nodes':
                     self.wake.pop(ev.name, None)
+                    if self.model:
+                        self.model.nodes_changed()
         self.seen = store.change_count
+
+    def model_ends(self, now):
+        """Pulls whose bytes are in: due when their pull cost is paid."""
+        for name, end in self.model.advance(now):
+            busy = self.busy.get(name)
+            if busy:
+                self.busy[name] = (busy[0], busy[1], end, busy[3])
+                self.wake.pop(name, None)
 
     def next_due(self, name):
         due = float('inf')
@@ -282,7 +309,10 @@ class Kubelet:
             return False
         rule = self.sim.image_rules.lookup(ref)
         kind = images.pull_kind(rule, node.obj)
-        if kind == 'ok':
+        if kind == 'ok' and self.model and not present:
+            dur = float('inf')      # until model_ends() knows
+            self.model.start(node.meta['name'], ref, rule.get('size') or images.size_of(ref), now)
+        elif kind == 'ok':
             size = rule.get('size') or images.size_of(ref)
             dur = (0.02 if present else size / BANDWIDTH) * self.scale
         elif kind == 'slow':
