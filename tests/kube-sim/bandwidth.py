@@ -72,18 +72,19 @@ class Network:
         self.flows = {}        # key -> Flow
         self.t = None          # the time the remaining bytes are accounted to
         self.dirty = False
+        self.done = []         # [(key, end)] not yet returned by advance()
 
     def capacity(self, res):
         return self.registry_rate if res == REGISTRY else self.node_rate
 
     def add(self, key, src, dst, size, t):
         """Starts a flow of size bytes at t (rates are computed at the next advance)."""
-        self.advance(t)
+        self._run(t)
         self.flows[key] = Flow(key, src, dst, size, t)
         self.dirty = True
 
     def remove(self, key, t):
-        self.advance(t)
+        self._run(t)
         if self.flows.pop(key, None) is not None:
             self.dirty = True
 
@@ -91,6 +92,7 @@ class Network:
         self.flows.clear()
         self.t = None
         self.dirty = False
+        self.done = []
 
     def uploads(self, node):
         """How many flows node serves now."""
@@ -98,8 +100,14 @@ class Network:
 
     def advance(self, t):
         """Moves the clock to t; returns [(key, finish time)] of the flows that ended on the
-        way, in order, the rates re-computed after each end."""
-        done = []
+        way (also those found while adding or removing flows), in order, the rates
+        re-computed after each end."""
+        self._run(t)
+        done, self.done = self.done, []
+        return done
+
+    def _run(self, t):
+        done = self.done
         if self.t is None:
             self.t = t
         if self.dirty:
@@ -117,7 +125,6 @@ class Network:
         if t > self.t:
             self._drain(t - self.t)
             self.t = t
-        return done
 
     def next_end(self):
         """(time the next flow ends, [flows ending then]); (inf, []) when none."""

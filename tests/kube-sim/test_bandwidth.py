@@ -95,6 +95,14 @@ class ShareTest(unittest.TestCase):
         net.add('r', REGISTRY, 'r', 50, 0.0)
         self.assertEqual(ends(net), {'p1': 30.0, 'p2': 30.0, 'p3': 30.0, 'p4': 10.0, 'r': 10.0})
 
+    def test_end_found_while_adding_is_reported(self):
+        # b's add() moves the clock past a's (instant) end: advance() still reports it
+        net = Network(registry_rate=10.0)
+        net.add('a', 's', 'a', 100, 1.0)
+        net.add('b', 's', 'b', 100, 1.0)
+        net.add('c', REGISTRY, 'c', 100, 1.0)
+        self.assertEqual(net.advance(20.0), [('a', 1.0), ('b', 1.0), ('c', 11.0)])
+
     def test_unlimited_is_instant(self):
         net = Network()
         net.add('a', 's', 'a', 10 ** 9, 3.0)
