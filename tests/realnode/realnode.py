@@ -33,6 +33,7 @@ with warnings.catch_warnings():
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import agent  # noqa: E402
+import fwd  # noqa: E402
 import netenv  # noqa: E402
 import runtime  # noqa: E402
 from kubeapi import Api  # noqa: E402
@@ -134,6 +135,8 @@ class RealNodes:
                 took('pushed images')
         if stop.is_set():
             return
+        self.doors = {name: fwd.Door(self.env.ns('reg'), port) for name, port in
+                      (('registry.test', netenv.REGISTRY_PORT), ('private.test', netenv.PRIVATE_PORT))}
         self.env.write_hosts(os.path.join(self.state, 'hosts'))
         self.env.start_containerds()
         took('containerds')
@@ -180,6 +183,8 @@ class RealNodes:
                'namespaces': self.env.namespaces, 'state': self.state,
                'registry': '%s:%d' % (self.env.registry_ip, netenv.REGISTRY_PORT),
                'hostsDir': os.path.join(self.state, 'hosts'),
+               # loopback doors to the registries for clients in the root namespace (fwd.py)
+               'registryDoors': {h: '127.0.0.1:%d' % d.port for h, d in self.doors.items()},
                'nodes': {n: {'socket': self.env.containerd_paths(i)['socket'],
                              'netns': self.env.node_ns(i)} for i, n in enumerate(self.nodes)}}
         with open(os.path.join(self.state, 'env.json'), 'w') as f:
@@ -198,6 +203,8 @@ class RealNodes:
                                {'metadata': {'annotations': {agent.EXTERNAL_ANNOTATION: None}}})
             except Exception:
                 pass        # the API server may be gone already
+        for d in getattr(self, 'doors', {}).values():
+            d.close()
         errors = self.env.teardown()
         if not self.o.keep:
             for d in ('nodes', 'registry'):
