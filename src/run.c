@@ -109,7 +109,9 @@ int machine_check_access(struct machine *m) {
 
         if (m->access_checked || m->dry_run)
                 return 0;
-        r = access_check(m->kube, m->config->namespace);
+        /* the pull secrets are read only to resolve tags */
+        r = access_check(m->kube, m->config->namespace,
+                         m->config->registry_resolve ? m->config->image_pull_secrets : NULL);
         if (r >= 0)
                 m->access_checked = true;
         return r;

@@ -252,9 +252,18 @@ class NodeKubelet:
         self.event(run, c, 'Normal', 'Created', 'Created container %s' % c.name)
         logp = os.path.join(self.dir, run.uid, c.name + '.log')
         c.proc = self.rt.start(cid, logp)
+        threading.Thread(target=self.wake_on_exit, args=(c.proc,), daemon=True).start()
         c.state, c.reason, c.message = 'running', None, None
         c.started_at, c.exit_code = podrun.rfc3339(), None
         self.event(run, c, 'Normal', 'Started', 'Started container %s' % c.name)
+
+    def wake_on_exit(self, proc):
+        """An exit is seen at once (the kubelet's PLEG gets containerd's event), not at
+        the next 0.5 s tick."""
+        try:
+            proc.wait()
+        finally:
+            self.wake.set()
 
     def create_failed(self, run, c, reason, msg):
         c.state, c.reason, c.message = 'waiting', reason, msg
@@ -302,28 +311,26 @@ class NodeKubelet:
         elif now >= run.kill_at:
             self.kill_pod(run, force=True)
         if all(c.proc is None or c.proc.poll() is not None for c in run.ctrs):
-            for c in run.ctrs:
-                if c.cid:
-                    self.rt.remove(c.cid)
+            each(lambda c: self.rt.remove(c.cid), [c for c in run.ctrs if c.cid])
             self.delete_pod(pod)
             self.forget(run)
 
     def kill_pod(self, run, force=False):
-        for c in run.ctrs:
-            if c.proc is not None and c.proc.poll() is None:
-                if not c.killed:
-                    self.event(run, c, 'Normal', 'Killing', 'Stopping container %s' % c.name)
-                    c.killed = True
-                self.rt.kill(c.cid, 'SIGKILL' if force else 'SIGTERM')
-                if force:
-                    try:
-                        c.proc.wait(10)
-                    except Exception:
-                        pass
+        """Signals every running container of the pod at once (as the kubelet does, one
+        goroutine each); force: SIGKILL, wait, remove."""
+        live = [c for c in run.ctrs if c.proc is not None and c.proc.poll() is None]
+        for c in live:
+            if not c.killed:
+                self.event(run, c, 'Normal', 'Killing', 'Stopping container %s' % c.name)
+                c.killed = True
+        each(lambda c: self.rt.kill(c.cid, 'SIGKILL' if force else 'SIGTERM'), live)
         if force:
-            for c in run.ctrs:
-                if c.cid:
-                    self.rt.remove(c.cid)
+            for c in live:
+                try:
+                    c.proc.wait(10)
+                except Exception:
+                    pass
+            each(lambda c: self.rt.remove(c.cid), [c for c in run.ctrs if c.cid])
 
     def delete_pod(self, pod):
         m = pod['metadata']
@@ -406,14 +413,22 @@ class NodeKubelet:
                 for c in run.ctrs:
                     if c.cid and c.ref:
                         used.add(self.rt.images().get(c.ref))
-            removed = []
-            for ref, digest in self.rt.images().items():
-                if digest not in used:
-                    self.rt.remove_image(ref)
-                    removed.append(ref)
+            removed = [ref for ref, digest in self.rt.images().items() if digest not in used]
+            if removed:
+                self.rt.remove_image(*removed)
             self.images_dirty = True
             self.node_status()
             return removed
+
+
+def each(fn, items):
+    """fn(item) for every item, concurrently (each is a few ctr calls); returns when all
+    are done."""
+    threads = [threading.Thread(target=fn, args=(i,), daemon=True) for i in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def docker_auths(secret, host):

@@ -33,6 +33,7 @@ with warnings.catch_warnings():
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import agent  # noqa: E402
+import fwd  # noqa: E402
 import netenv  # noqa: E402
 import runtime  # noqa: E402
 from kubeapi import Api  # noqa: E402
@@ -111,7 +112,10 @@ class RealNodes:
                                      check=True, capture_output=True, text=True).stdout.strip()
         password = secrets.token_hex(12)
         htpasswd = os.path.join(self.state, 'registry', 'htpasswd')
-        write_secret_file(htpasswd, '%s:%s\n' % (PULL_USER, crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))))
+        # bcrypt cost 4 (the least): the registry checks it on every request, and at the
+        # default cost 12 that is ~0.3 CPU-s each, seconds per pull on a busy machine
+        salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)
+        write_secret_file(htpasswd, '%s:%s\n' % (PULL_USER, crypt.crypt(password, salt)))
         write_secret_file(os.path.join(self.state, 'registry-credentials'), '%s:%s\n' % (PULL_USER, password))
         auth = {'auths': {'127.0.0.1:%d' % netenv.PRIVATE_PORT: {
             'auth': base64.b64encode(('%s:%s' % (PULL_USER, password)).encode()).decode()}}}
@@ -131,6 +135,8 @@ class RealNodes:
                 took('pushed images')
         if stop.is_set():
             return
+        self.doors = {name: fwd.Door(self.env.ns('reg'), port) for name, port in
+                      (('registry.test', netenv.REGISTRY_PORT), ('private.test', netenv.PRIVATE_PORT))}
         self.env.write_hosts(os.path.join(self.state, 'hosts'))
         self.env.start_containerds()
         took('containerds')
@@ -177,6 +183,8 @@ class RealNodes:
                'namespaces': self.env.namespaces, 'state': self.state,
                'registry': '%s:%d' % (self.env.registry_ip, netenv.REGISTRY_PORT),
                'hostsDir': os.path.join(self.state, 'hosts'),
+               # loopback doors to the registries for clients in the root namespace (fwd.py)
+               'registryDoors': {h: '127.0.0.1:%d' % d.port for h, d in self.doors.items()},
                'nodes': {n: {'socket': self.env.containerd_paths(i)['socket'],
                              'netns': self.env.node_ns(i)} for i, n in enumerate(self.nodes)}}
         with open(os.path.join(self.state, 'env.json'), 'w') as f:
@@ -195,6 +203,8 @@ class RealNodes:
                                {'metadata': {'annotations': {agent.EXTERNAL_ANNOTATION: None}}})
             except Exception:
                 pass        # the API server may be gone already
+        for d in getattr(self, 'doors', {}).values():
+            d.close()
         errors = self.env.teardown()
         if not self.o.keep:
             for d in ('nodes', 'registry'):
@@ -228,7 +238,9 @@ class Admin(http.server.BaseHTTPRequestHandler):
         try:
             if u.path == '/gc':
                 names = query.get('node') or list(self.rn.kubelets)
-                self.reply(200, {n: self.rn.kubelets[n].gc() for n in names})
+                out = {}
+                agent.each(lambda n: out.__setitem__(n, self.rn.kubelets[n].gc()), names)
+                self.reply(200, {n: out[n] for n in names})
             elif u.path == '/push-moving':
                 self.rn.push('moving-2')
                 self.reply(200, {'pushed': 'registry.test/clyde/moving:stable'})

@@ -61,6 +61,8 @@ class Runtime:
         self.pull_lock = threading.Lock()       # serializeImagePulls, the kubelet's default
         self.content_cache = {}
         self.base_spec = None
+        self.image_list = None                  # images(), until a pull or rm changes it
+        self.image_lock = threading.Lock()
 
     def ctr(self, *args, check=True, net=False, timeout=600):
         cmd = ['ctr', '--address', self.socket, '--namespace', NAMESPACE] + list(args)
@@ -73,13 +75,21 @@ class Runtime:
 
     # ---- images --------------------------------------------------------------------
     def images(self):
-        """{normalised ref: digest of what it points to (index or manifest)}."""
-        out = {}
-        for line in self.ctr('images', 'ls').stdout.splitlines()[1:]:
-            f = line.split()
-            if len(f) >= 3:
-                out[f[0]] = f[2]
-        return out
+        """{normalised ref: digest of what it points to (index or manifest)}.  Cached:
+        only this runtime's pulls and removals change the list."""
+        with self.image_lock:
+            if self.image_list is None:
+                out = {}
+                for line in self.ctr('images', 'ls').stdout.splitlines()[1:]:
+                    f = line.split()
+                    if len(f) >= 3:
+                        out[f[0]] = f[2]
+                self.image_list = out
+            return dict(self.image_list)
+
+    def images_changed(self):
+        with self.image_lock:
+            self.image_list = None
 
     def pull(self, ref, auth=None):
         """Pulls ref (normalised) for this node's platform; auth is (registry host,
@@ -104,6 +114,7 @@ class Runtime:
                     self.ctr('images', 'rm', ref, check=False)
                 raise
             finally:
+                self.images_changed()
                 if tmp:
                     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -141,8 +152,11 @@ class Runtime:
                 ('%s %s' % (chain, d)).encode()).hexdigest()
         return {'digest': digest, 'size': size, 'config': cfg.get('config') or {}, 'chain': chain}
 
-    def remove_image(self, ref):
-        self.ctr('images', 'rm', '--sync', ref)
+    def remove_image(self, *refs):
+        try:
+            self.ctr('images', 'rm', '--sync', *refs)
+        finally:
+            self.images_changed()
 
     def version(self):
         if getattr(self, '_version', None) is None:

@@ -85,9 +85,14 @@ rn admin POST /gc >"$WORK/gc"
 ok $? "image GC removes the unused images"
 is "$(rn images | wc -l)" 0 "no image left on any node after GC"
 is "$(rn status-images "$SIM" | wc -l)" 0 "node.status.images is empty after GC"
+# From here on the runs resolve tags ([registry] resolve = yes) against the private
+# registry, reached through realnode's loopback door (clyde-seed runs in the root network
+# namespace); the public registry.test is not resolved here (no door configured for it).
+PRIV_DOOR=$(rn_env 'e["registryDoors"]["private.test"]')
+resolve_ini() { write_ini "$1" "[registry]" "resolve = yes" "mirrors = private.test=http://$PRIV_DOOR" "timeout = 5s" "${@:2}"; }
 mkdir -p "$WORK/nosecret"
 echo private.test/clyde/private:1 >"$WORK/nosecret/images.txt"
-write_ini "$WORK/nosecret/seeder.ini"
+resolve_ini "$WORK/nosecret/seeder.ini"
 start=$(date +%s)
 RC=0
 "$CLYDE_SEED" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK/nosecret" --config "$WORK/nosecret/seeder.ini" \
@@ -97,8 +102,58 @@ is "$RC" 1 "without the pull secret the run exits 1"
 grep -q "FAILED image private.test/clyde/private:1 on 4 seeders .*401 Unauthorized" "$WORK/out2"
 ok $? "the failure names containerd's '401 Unauthorized'"
 [ "$took" -lt 40 ]; ok $? "it fails fast (${took} s, under the 60 s pull timeout)"
+grep -q "image private.test/clyde/private:1: cannot resolve (.*private.test.*): pulled by tag" "$WORK/out2"
+ok $? "resolution without a pull secret names the registry: $(grep -o 'cannot resolve ([^)]*)' "$WORK/out2" | head -n 1)"
 is "$(sim daemonsets default | wc -l)" 0 "no DaemonSet left"
 is "$(rn containers)" "" "no container or task left in any containerd"
+
+# The pull secret read through the API (kube-sim serves it; the tool gets it by name):
+# the tag resolves to the private registry's digest and the puller pulls repo:tag@digest
+# with the same secret.
+mkdir -p "$WORK/secret"
+echo private.test/clyde/private:1 >"$WORK/secret/images.txt"
+resolve_ini "$WORK/secret/seeder.ini" "[preload]" "image_pull_secrets = regcred"
+RC=0
+"$CLYDE_SEED" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK/secret" --config "$WORK/secret/seeder.ini" \
+        --seeder-percentage 25 >"$WORK/out4" 2>&1 || RC=$?
+is "$RC" 0 "with image_pull_secrets = regcred and resolve = yes the private image is seeded"
+[ "$RC" = 0 ] || sed 's/^/# /' "$WORK/out4" | tail -n 8
+pdigest=$(awk '$2 == "private.test/clyde/private:1" {print $3; exit}' "$WORK/ctr-images")
+grep -q "registry: 1 of 1 images resolved" "$WORK/out4"; ok $? "the run resolved the tag with the secret's credentials"
+is "$(WORK=$WORK/secret py "[(g['ref'], g['digest']) for g in t['tags']]")" "[('private.test/clyde/private:1', '$pdigest')]" \
+        "the tracker records tag -> the private registry's digest"
+rn api "$SIM" GET "/api/v1/namespaces/default/events?fieldSelector=reason%3DPulling" |
+        "$PYTHON3" -c "import json,sys; [print(e['message']) for e in json.load(sys.stdin)['items']]" >"$WORK/secret/events"
+grep -qF "Pulling image \"private.test/clyde/private:1@$pdigest\"" "$WORK/secret/events"
+ok $? "the puller pulled it by digest (private.test/clyde/private:1@${pdigest:0:19}...)"
+pw=$(cut -d: -f2- "$RN/registry-credentials")
+b64=$(printf 'puller:%s' "$pw" | base64 -w0)
+tracker_files=$(find "$WORK" -name 'seeder_tracker.json*' -type f)
+! grep -qF -e "$pw" -e "$b64" "$WORK"/out* "$WORK/rn.err" $tracker_files
+ok $? "the secret's password and its base64 appear in no log and no tracker ($(echo "$tracker_files" | wc -w) trackers)"
+
+# [preload] run_as_user = auto: runAsNonRoot without runAsUser/runAsGroup, so each
+# container runs as its image's USER: the helper built with USER 65532, the distroless
+# image's 65534.  The uid in the OCI spec the agent gave runc shows where it came from.
+mkdir -p "$WORK/auto"
+echo registry.test/clyde/distroless:1 >"$WORK/auto/images.txt"
+write_ini "$WORK/auto/seeder.ini" "[preload]" "run_as_user = auto" "helper_image = registry.test/clyde/helper-nonroot:1"
+touch "$WORK/auto/mark"
+RC=0
+"$CLYDE_SEED" --kubeconfig "$SIM/kubeconfig" --base-dir "$WORK/auto" --config "$WORK/auto/seeder.ini" \
+        --seeder-percentage 25 >"$WORK/out3" 2>&1 || RC=$?
+is "$RC" 0 "run_as_user = auto with a USER 65532 helper: the run exits 0"
+[ "$RC" = 0 ] || sed 's/^/# /' "$WORK/out3" | tail -n 8
+is "$(WORK=$WORK/auto py "[(i['ref'], i['digest']) for s in t['seeders'] for i in s['images']]")" \
+        "[('registry.test/clyde/distroless:1', '$(awk '$2 == "registry.test/clyde/distroless:1" {print $3; exit}' "$WORK/ctr-images")')]" \
+        "run_as_user = auto: the distroless image is seeded with containerd's digest"
+find "$RN"/nodes/*/specs -name '*.json' -newer "$WORK/auto/mark" -print0 | xargs -0 -r "$PYTHON3" -c '
+import json, sys
+for f in sys.argv[1:]:
+    s = json.load(open(f))
+    print(s["process"]["user"]["uid"], s["process"]["user"]["gid"], s["root"]["readonly"])' | sort | uniq -c | awk '{$1=$1; print}' >"$WORK/auto/uids"
+is "$(tr '\n' ';' <"$WORK/auto/uids")" "1 65532 65532 True;1 65534 65534 True;" \
+        "run_as_user = auto: the helper ran as its image's 65532, the distroless puller as 65534, both on a read-only root"
 
 rn_stop
 is "$RN_RC" 0 "realnode stops on SIGTERM with exit 0"

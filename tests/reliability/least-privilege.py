@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rlib  # noqa: E402
 
 SA = 'clyde-seed'
+RESOLVED_IMAGES = ('127.0.0.1:1/team/app:1', '127.0.0.1:1/team/db:2')
 tap = rlib.Tap()
 
 
@@ -101,8 +102,13 @@ def write(path, docs):
 
 def run_case(d, name, rbac_file):
     sim = rlib.Sim(os.path.join(d, name), nodes=6, zones=2, extra=['--rbac-yaml', rbac_file])
-    ws = rlib.Workspace(os.path.join(d, name + '-ws'), sim,
-                        ini={'log': {'level': 'DEBUG', 'stdout': 'yes'}})
+    # The pull secret rbac.yaml names (its placeholder) and registry resolution, which
+    # reads it: images on a loopback port where nothing listens, so resolution falls back
+    # to tag pulls at once and reaches no registry outside the machine.
+    ws = rlib.Workspace(os.path.join(d, name + '-ws'), sim, images=RESOLVED_IMAGES,
+                        ini={'log': {'level': 'DEBUG', 'stdout': 'yes'},
+                             'preload': {'image_pull_secrets': 'regcred'},
+                             'registry': {'resolve': 'yes', 'timeout': '2s'}})
     kc = os.path.join(sim.dir, 'kubeconfig-sa-' + SA)
     p = ws.run(kubeconfig=kc, timeout=180)
     return sim, ws, p

@@ -385,7 +385,8 @@ def converged(ws, target):
 
 def _normalise(ref):
     name = ref
-    if '/' not in name.split(':')[0] or '.' not in name.split('/')[0]:
+    first, _, rest = name.partition('/')
+    if not rest or not ('.' in first or ':' in first or first == 'localhost'):
         name = 'docker.io/' + ('library/' + name if '/' not in name else name)
     if ':' not in name.rsplit('/', 1)[-1] and '@' not in name:
         name += ':latest'
