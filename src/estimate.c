@@ -81,10 +81,11 @@ int estimate_gather(const struct config *c, const struct tracker *t, const struc
         if (eligible == 0)
                 e.missing = "no eligible node";
         else if (e.registry_from == ESTIMATE_NONE)
-                e.missing = "no run has measured the registry's rate yet (a run that pulls records it in the "
-                            "tracker; or set [plan] registry_rate)";
+                e.missing = "no run has measured the registry's rate yet; a run that pulls images records it in "
+                            "the tracker, or set [plan] registry_rate";
         else if (e.bytes_from == ESTIMATE_NONE)
-                e.missing = "the image sizes are not known (neither resolved by the registry nor measured by a run)";
+                e.missing = "the image sizes are not known: neither the registry ([registry] resolve) nor a run "
+                            "measured them";
         else if (rollout_check(&e.in) < 0)
                 e.missing = "an input is out of range";
         if (!e.missing) {
@@ -99,10 +100,17 @@ int estimate_gather(const struct config *c, const struct tracker *t, const struc
 }
 
 const char *estimate_rate(double bps, char *buf, size_t size) {
-        char r[32], b[32];
+        static const char *const units[] = { "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s" };
+        double bits = bps * 8;
+        size_t u = 0;
+        char b[32];
 
-        (void) config_format_rate(bps, r, sizeof(r));
-        (void) snprintf(buf, size, "%s (%s/s)", r, seedfit_bytes((int64_t) llround(bps), b, sizeof(b)));
+        while (bits >= 1000 && u + 1 < ELEMENTSOF(units)) {
+                bits /= 1000;
+                u++;
+        }
+        (void) snprintf(buf, size, "%s/s = %.3g %s", seedfit_bytes((int64_t) llround(bps), b, sizeof(b)), bits,
+                        units[u]);
         return buf;
 }
 
@@ -112,6 +120,7 @@ static const char *from_text(enum estimate_from f) {
         case ESTIMATE_REGISTRY: return "registry";
         case ESTIMATE_CONFIG: return "config";
         case ESTIMATE_DEFAULT: return "default";
+        case ESTIMATE_BUILTIN: return "built-in";
         default: return "none";
         }
 }
@@ -166,6 +175,9 @@ void estimate_print(const struct estimate *e, const struct config *c, FILE *f) {
         fprintf(f, "  %-15s %.1f s (every node pulls from the registry at once)\n", "no seeding", e->no_seeding_s);
         print_time(f, c->percentage_auto ? "current (auto)" : "current share", &e->current);
         print_time(f, "best share", &e->best);
+        if (e->no_seeding_s <= e->best.total_s)
+                fprintf(f, "  no seeding is faster here: the registry (or the link) is not the bottleneck, so "
+                           "seeding only adds its own overhead\n");
 }
 
 static json_object *input_json(double value, enum estimate_from from) {
@@ -208,8 +220,8 @@ static json_object *inputs_json(const struct estimate *e) {
         }
         json_object_object_add(o, "registry_rate", r);
         json_object_object_add(o, "node_link_rate", input_json(e->in.link_bps, e->link_from));
-        json_object_object_add(o, "pull_cost_seconds", input_json(e->in.pull_cost, ESTIMATE_DEFAULT));
-        json_object_object_add(o, "overhead_seconds", input_json(e->in.overhead, ESTIMATE_DEFAULT));
+        json_object_object_add(o, "pull_cost_seconds", input_json(e->in.pull_cost, ESTIMATE_BUILTIN));
+        json_object_object_add(o, "overhead_seconds", input_json(e->in.overhead, ESTIMATE_BUILTIN));
         return o;
 }
 

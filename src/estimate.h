@@ -20,7 +20,8 @@ enum estimate_from {
         ESTIMATE_MEASURED, /* recorded in the tracker by earlier runs */
         ESTIMATE_REGISTRY, /* image sizes the registry gave (tracker tags) */
         ESTIMATE_CONFIG,   /* seeder.ini or the command line */
-        ESTIMATE_DEFAULT,  /* built in */
+        ESTIMATE_DEFAULT,  /* a configuration key's default */
+        ESTIMATE_BUILTIN,  /* a calibration constant (rollout-model.h) */
 };
 
 struct estimate {
@@ -50,5 +51,5 @@ void estimate_print(const struct estimate *e, const struct config *c, FILE *f);
 /* The same as o["estimate"]. Returns 0 or -ENOMEM. */
 int estimate_json(const struct estimate *e, const struct config *c, json_object *o);
 
-/* "1000mbit (125 MB/s)" style for bytes/s into buf. */
+/* "125 MB/s = 1 Gbit/s" for bytes/s, into buf. */
 const char *estimate_rate(double bps, char *buf, size_t size);

@@ -220,7 +220,7 @@ static int auto_share(struct machine *m, size_t eligible, double *percentage) {
         struct estimate e;
 
         if (estimate_gather(m->config, m->tracker, m->images, eligible, 0, &e) < 0) {
-                log_notice("percentage = auto: no estimate (%s): using %g%%", e.missing, *percentage);
+                log_notice("percentage = auto: using %g%%, no rollout estimate: %s", *percentage, e.missing);
                 return 0;
         }
         log_notice("percentage = auto: %g%% (%zu of %zu eligible nodes), the rollout estimate's best share: "
