@@ -13,8 +13,8 @@
 #define PULLRATE_RUNS 5
 
 /* Parses a kubelet's success message: `Successfully pulled image "x" in 1.234s (2.5s
- * including waiting). Image size: 12345 bytes.` (the size since kubelet 1.29; -1 when
- * absent). The duration is the first one (the pull itself), a Go duration ("850ms",
+ * including waiting). Image size: 12345 bytes.` (the size only from kubelets that add it;
+ * the 1.26 kubelet does not: -1 when absent). The duration is the first one (the pull itself), a Go duration ("850ms",
  * "1m2.5s", "1h0m3s", "120µs"). Returns 0, or -EINVAL for any other message. */
 int pullrate_parse_pulled(const char *message, double *ret_seconds, int64_t *ret_bytes);
 
