@@ -127,10 +127,20 @@ static int from_phase(struct machine *m, struct tracker_pull *ret) {
         return 0;
 }
 
+static bool any_pulled(const struct tracker_run *run) {
+        for (size_t i = 0; i < run->n_results; i++)
+                if (run->results[i].state == TRACKER_STATE_PULLED)
+                        return true;
+        return false;
+}
+
 int pull_measure(struct machine *m, struct tracker_pull *ret) {
         char rate[32], bytes[32];
         int r;
 
+        /* Nothing pulled (every image held already): nothing to measure, no request. */
+        if (!any_pulled(m->tracker->run))
+                return -ENODATA;
         r = from_events(m, ret);
         if (r == -ENODATA)
                 r = from_phase(m, ret);
