@@ -33,7 +33,7 @@ static const struct {
         const char *flag, *section, *key, *fixed_value, *help;
 } key_options[] = {
         { OPT_BASE_DIR, "--base-dir", "state", "base_dir", NULL, "directory relative paths resolve against" },
-        { OPT_PERCENTAGE, "--seeder-percentage", "seeder", "percentage", NULL, "share of eligible nodes to make seeders, (0, 100]" },
+        { OPT_PERCENTAGE, "--seeder-percentage", "seeder", "percentage", NULL, "share of eligible nodes to make seeders, (0, 100], or auto (see plan)" },
         { OPT_NAMESPACE, "--namespace", "preload", "namespace", NULL, "namespace of the puller DaemonSets" },
         { OPT_LOG_LEVEL, "--log-level", "log", "level", NULL, "DEBUG, INFO, WARNING, ERROR, CRITICAL" },
         { OPT_NO_STDOUT, "--no-stdout", "log", "stdout", "no", "do not log to standard output" },

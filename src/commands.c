@@ -48,8 +48,12 @@ static int start_run(struct machine *m, const struct session *s, bool *images_lo
         if (!*images_logged)
                 session_log_images(s);
         *images_logged = true;
-        log_fields(LOG_INFO, &f, "run %s started: %zu images, %g%% of eligible nodes as seeders (%s)", id,
-                   m->images->n, m->config->percentage, m->config->label);
+        if (m->config->percentage_auto)
+                log_fields(LOG_INFO, &f, "run %s started: %zu images, seeders: percentage = auto (%s)", id,
+                           m->images->n, m->config->label);
+        else
+                log_fields(LOG_INFO, &f, "run %s started: %zu images, %g%% of eligible nodes as seeders (%s)", id,
+                           m->images->n, m->config->percentage, m->config->label);
         return machine_persist(m) < 0 ? EXIT_IOERR : 0;
 }
 

@@ -100,9 +100,21 @@ static void format_value(const struct config *c, const struct config_key *k, cha
         case KEY_COUNT:
                 (void) snprintf(buf, size, "%" PRId64, *(const int64_t *) p);
                 break;
+        case KEY_SHARE:
+                if (c->percentage_auto)
+                        (void) snprintf(buf, size, "auto");
+                else
+                        (void) snprintf(buf, size, "%g", *(const double *) p);
+                break;
         case KEY_PERCENT:
         case KEY_DOUBLE:
                 (void) snprintf(buf, size, "%g", *(const double *) p);
+                break;
+        case KEY_RATE:
+                if (*(const double *) p <= 0)
+                        buf[0] = '\0';
+                else
+                        (void) config_format_rate(*(const double *) p, buf, size);
                 break;
         case KEY_BOOL:
                 (void) snprintf(buf, size, "%s", *(const bool *) p ? "yes" : "no");

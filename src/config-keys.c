@@ -20,8 +20,9 @@
 #define DAY INT64_C(86400)
 
 const struct config_key config_keys[] = {
-        { "seeder", "percentage", KEY_PERCENT, OFF(percentage), "40", 0, 100,
-          "share of eligible nodes to keep as seeders, a decimal in (0, 100]" },
+        { "seeder", "percentage", KEY_SHARE, OFF(percentage), "40", 0, 100,
+          "share of eligible nodes to keep as seeders, a decimal in (0, 100], or auto: the "
+          "best share of the rollout estimate (see plan), 40 until a run has measured the registry" },
         { "seeder", "label", KEY_LABEL, OFF(label), "p2p-seeder=true", 0, 0,
           "the label that marks a seeder (key=value); point the P2P layer at it" },
         { "seeder", "min_seeders", KEY_COUNT, OFF(min_seeders), "1", 0, 100000,
@@ -67,6 +68,13 @@ const struct config_key config_keys[] = {
         { "preload", "pods_per_seeder", KEY_COUNT, OFF(pods_per_seeder), "1", 1, 8,
           "puller pods (batches of images) a seeder runs at once; the next batch starts "
           "when one is done there" },
+
+        { "plan", "node_link_rate", KEY_RATE, OFF(node_link_rate), "1000mbit", 1, 0,
+          "a node's download rate (and a seeder's upload to peers), for the rollout estimate: "
+          "100mbit, 10gbit, 125MB/s" },
+        { "plan", "registry_rate", KEY_RATE, OFF(registry_rate), "", 0, 0,
+          "the registry's egress for the estimate; empty: the median of what the last runs "
+          "measured" },
 
         { "kubernetes", "kubeconfig", KEY_PATH_OPT, OFF(kubeconfig), "", 0, 0,
           "kubeconfig file; empty: $KUBECONFIG, ~/.kube/config, then in-cluster" },

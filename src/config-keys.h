@@ -27,6 +27,8 @@ enum config_key_type {
         KEY_BOOL,
         KEY_LEVEL,
         KEY_LIST,      /* validated per key by config_key_check_list() */
+        KEY_SHARE,     /* a percentage in (0, 100] or auto (sets percentage_auto) */
+        KEY_RATE,      /* a transfer rate (config_parse_rate); empty = 0 when min is 0 */
 };
 
 struct config_key {

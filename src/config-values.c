@@ -231,3 +231,48 @@ int config_parse_run_as(const char *s, long long *ret, const char **ret_why) {
                 *ret = v;
         return 0;
 }
+
+static const struct {
+        const char *unit;
+        double bytes;   /* per second, for 1 of the unit */
+        bool nocase;    /* bits are written every way: Mbit, mbit, MBit */
+} rate_units[] = {
+        { "bit", 1.0 / 8, true },     { "kbit", 1e3 / 8, true },  { "mbit", 1e6 / 8, true },
+        { "gbit", 1e9 / 8, true },    { "bps", 1.0 / 8, true },   { "kbps", 1e3 / 8, true },
+        { "mbps", 1e6 / 8, true },    { "gbps", 1e9 / 8, true },  { "B/s", 1, false },
+        { "kB/s", 1e3, false },       { "KB/s", 1e3, false },     { "MB/s", 1e6, false },
+        { "GB/s", 1e9, false },       { "KiB/s", 1024.0, false }, { "MiB/s", 1048576.0, false },
+        { "GiB/s", 1073741824.0, false },
+};
+
+int config_parse_rate(const char *s, double *ret) {
+        const char *end;
+        double v;
+
+        if (parse_finite(s, &v, &end) < 0 || !(v > 0))
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(rate_units); i++) {
+                const char *u = rate_units[i].unit;
+                size_t n = strlen(u);
+                bool same = rate_units[i].nocase ? strncasecmp(end, u, n) == 0 : strncmp(end, u, n) == 0;
+                /* "Mbit/s" is "Mbit": the per-second suffix is optional on bits. */
+                if (!same || !(end[n] == '\0' || (rate_units[i].nocase && u[n - 1] == 't' && streq(end + n, "/s"))))
+                        continue;
+                if (!isfinite(v * rate_units[i].bytes))
+                        return -EINVAL;
+                *ret = v * rate_units[i].bytes;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int config_format_rate(double bps, char *buf, size_t size) {
+        double mbit = bps * 8 / 1e6;
+        int n;
+
+        if (mbit >= 1 && fabs(mbit - round(mbit)) < 1e-6)
+                n = snprintf(buf, size, "%.0fmbit", round(mbit));
+        else
+                n = snprintf(buf, size, "%.6gMB/s", bps / 1e6);
+        return n >= 0 && (size_t) n < size ? 0 : -ENOBUFS;
+}

@@ -17,6 +17,41 @@ static void *field(struct config *c, const struct config_key *k) {
         return (char *) c + k->offset;
 }
 
+/* percentage: a share, or auto (its fallback is then the value). */
+static int set_share(struct config *c, const struct config_key *k, const char *value, const char **ret_why) {
+        double v;
+        int r;
+
+        if (streq_ptr(value, "auto")) {
+                c->percentage_auto = true;
+                *(double *) field(c, k) = CONFIG_AUTO_FALLBACK_PERCENT;
+                return 0;
+        }
+        r = config_parse_percent(value, &v);
+        if (r < 0) {
+                *ret_why = "expected a percentage in (0, 100] or auto";
+                return r;
+        }
+        c->percentage_auto = false;
+        *(double *) field(c, k) = v;
+        return 0;
+}
+
+static int set_rate(struct config *c, const struct config_key *k, const char *value, const char **ret_why) {
+        double v = 0;
+
+        if (isempty(value) && k->min == 0) {
+                *(double *) field(c, k) = 0;
+                return 0;
+        }
+        if (config_parse_rate(value, &v) < 0) {
+                *ret_why = "expected a rate such as 100mbit, 1gbit or 50MB/s";
+                return -EINVAL;
+        }
+        *(double *) field(c, k) = v;
+        return 0;
+}
+
 /* Parses value for key k into c. Returns 0, or a negative errno with *ret_why set to a
  * static explanation. */
 static int set_value(struct config *c, const struct config_key *k, const char *value,
@@ -54,6 +89,10 @@ static int set_value(struct config *c, const struct config_key *k, const char *v
                 if (r < 0)
                         *ret_why = "expected a percentage in (0, 100]";
                 return r;
+        case KEY_SHARE:
+                return set_share(c, k, value, ret_why);
+        case KEY_RATE:
+                return set_rate(c, k, value, ret_why);
         case KEY_DOUBLE: {
                 double v;
                 if (config_parse_decimal(value, &v) < 0) {
@@ -156,7 +195,7 @@ static int apply(struct config *c, size_t idx, const char *value, const char *wh
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                if (r == -ERANGE && k->type != KEY_PERCENT)
+                if (r == -ERANGE && k->type != KEY_PERCENT && k->type != KEY_SHARE)
                         range_text(k, range, sizeof(range));
                 (void) config_errors_add(err, "%s: invalid value '%s' for '%s' in [%s]: %s%s%s", where,
                                          value, k->name, k->section, why, range[0] ? ", allowed " : "",
@@ -197,7 +236,8 @@ struct ini_state {
 };
 
 static bool section_known(const char *name, size_t len) {
-        static const char *const sections[] = { "seeder", "preload", "registry", "kubernetes", "state", "log" };
+        static const char *const sections[] = { "seeder", "preload", "registry", "plan", "kubernetes", "state",
+                                                "log" };
 
         for (size_t i = 0; i < ELEMENTSOF(sections); i++)
                 if (strlen(sections[i]) == len && strncmp(sections[i], name, len) == 0)

@@ -24,7 +24,8 @@ enum { CONFIG_MAX_KEYS = 48 };
 
 struct config {
         /* [seeder] */
-        double percentage;
+        double percentage;    /* with percentage_auto: the fallback, 40 */
+        bool percentage_auto; /* percentage = auto: the estimate's best share (plan.h) */
         char *label; /* "key=value" */
         int64_t min_seeders;
         int64_t max_seeders; /* 0: no maximum */
@@ -51,6 +52,10 @@ struct config {
         char **registry_ca_files; /* "host[:port]=/file" */
         int64_t registry_timeout; /* seconds */
         double registry_max_disk_share; /* percent of ephemeral-storage capacity */
+
+        /* [plan] */
+        double node_link_rate; /* bytes/s */
+        double registry_rate;  /* bytes/s; 0: the rate measured by earlier runs */
 
         /* [kubernetes] */
         char *kubeconfig;
@@ -91,6 +96,9 @@ struct config_errors {
         size_t n;
 };
 
+/* What percentage = auto falls back to without a measured rate. */
+#define CONFIG_AUTO_FALLBACK_PERCENT 40.0
+
 /* Fills c with the built-in defaults. Returns 0 or -ENOMEM. */
 int config_init(struct config *c);
 void config_done(struct config *c);
@@ -120,6 +128,13 @@ int config_parse_percent(const char *s, double *ret);
 /* A finite decimal: "nan", "inf", blanks and trailing text are -EINVAL. */
 int config_parse_decimal(const char *s, double *ret);
 int config_parse_list(const char *s, char ***ret);
+/* A transfer rate in bytes/s: a positive decimal with a unit, decimal multiples as links
+ * and registries are sold: bit, kbit, mbit, gbit (also "Mbit/s", "mbps") or B/s, kB/s,
+ * MB/s, GB/s, and binary KiB/s, MiB/s, GiB/s. Units of bits are case-insensitive. */
+int config_parse_rate(const char *s, double *ret);
+/* Formats bytes/s the way config_parse_rate() reads back: "1000mbit" for whole
+ * megabits, else "12.5MB/s". */
+int config_format_rate(double bps, char *buf, size_t size);
 int config_format_duration(int64_t seconds, char *buf, size_t size);
 /* run_as_user: "auto" (stores -1) or a uid in 1..2147483647 (0 is root, which the pod's
  * runAsNonRoot forbids). ret may be NULL; on failure *ret_why says why. */

@@ -17,6 +17,7 @@ void kube_api_event_done(struct kube_api_event *e) {
         free(e->object_name);
         free(e->object_uid);
         free(e->field_path);
+        free(e->host);
         *e = (struct kube_api_event) {};
 }
 
@@ -42,9 +43,10 @@ int kube_decode_api_event(json_object *o, struct kube_api_event *ret) {
                 { "type", NULL },          { "reason", NULL },        { "message", NULL },
                 { "involvedObject", "kind" }, { "involvedObject", "name" },
                 { "involvedObject", "uid" },  { "involvedObject", "fieldPath" },
+                { "source", "host" },
         };
         char **dst[] = { &e.type, &e.reason, &e.message, &e.object_kind, &e.object_name, &e.object_uid,
-                         &e.field_path };
+                         &e.field_path, &e.host };
 
         if (!json_object_is_type(o, json_type_object))
                 return -EBADMSG;
@@ -54,6 +56,10 @@ int kube_decode_api_event(json_object *o, struct kube_api_event *ret) {
                         kube_api_event_done(&e);
                         return -ENOMEM;
                 }
+        }
+        if (!e.host && free_and_strdup(&e.host, KUBE_STR(o, "reportingInstance")) < 0) {
+                kube_api_event_done(&e);
+                return -ENOMEM;
         }
         e.time = event_time(o);
         *ret = e;

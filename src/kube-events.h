@@ -18,6 +18,7 @@ struct kube_api_event {
         char *object_name;
         char *object_uid;
         char *field_path;  /* involvedObject.fieldPath, e.g. "spec.containers{img-0}" */
+        char *host;        /* source.host, else reportingInstance: the kubelet's node */
         int64_t time;      /* unix seconds: the latest of lastTimestamp, eventTime,
                             * series.lastObservedTime, firstTimestamp; 0 unknown */
 };

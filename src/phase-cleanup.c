@@ -10,6 +10,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "macro.h"
+#include "pull-measure.h"
 #include "util.h"
 
 static int delete_ds(struct machine *m, const char *name) {
@@ -178,7 +179,11 @@ static int finish(struct machine *m, unsigned failures) {
                 if (start > 0)
                         h.phase_seconds[p] = end - start;
         }
-        int r = tracker_history_add(m->tracker, &h);
+        /* The registry throughput this run saw, for the rollout estimate (plan, auto). */
+        int r = pull_measure(m, &h.pull);
+        if (r == -ENOMEM)
+                return r;
+        r = tracker_history_add(m->tracker, &h);
         if (r < 0)
                 return r;
         /* Per seeder x image, what could not be seeded and why, for status. */

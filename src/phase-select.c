@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "labelsel.h"
+#include "estimate.h"
 #include "log.h"
 #include "macro.h"
 #include "select.h"
@@ -212,6 +213,25 @@ static int refuse_autopilot(const struct node_set *s) {
         return 0;
 }
 
+/* percentage = auto: the rollout estimate's best share when the tracker holds a measured
+ * registry rate (or [plan] registry_rate is set), else the fallback already in
+ * *percentage, with one line saying why. Returns 1 when *percentage changed, else 0. */
+static int auto_share(struct machine *m, size_t eligible, double *percentage) {
+        struct estimate e;
+
+        if (estimate_gather(m->config, m->tracker, m->images, eligible, 0, &e) < 0) {
+                log_notice("percentage = auto: using %g%%, no rollout estimate: %s", *percentage, e.missing);
+                return 0;
+        }
+        log_notice("percentage = auto: %g%% (%zu of %zu eligible nodes), the rollout estimate's best share: "
+                   "%.0f s end to end, against %.0f s at %g%%",
+                   e.best.share, e.best.seeders, eligible, e.best.total_s, e.current.total_s, *percentage);
+        if (e.best.share == *percentage)
+                return 0;
+        *percentage = e.best.share;
+        return 1;
+}
+
 int phase_select(struct machine *m) {
         const struct config *c = m->config;
         _cleanup_(node_set_done) struct node_set s = {};
@@ -258,6 +278,10 @@ int phase_select(struct machine *m) {
                 .n_wanted_images = m->images->n,
         };
         r = select_plan(&in, &p, &cause);
+        if (r >= 0 && c->percentage_auto && auto_share(m, p->eligible, &in.percentage) > 0) {
+                p = select_plan_free(p);
+                r = select_plan(&in, &p, &cause);
+        }
         toleration_array_free(TAKE_PTR(tols), n_tols);
         if (r < 0)
                 return log_error_errno(r, "cannot select seeders: %s", strempty(cause));

@@ -82,8 +82,7 @@ void resolve_judge(struct resolve *rs, struct machine *m, const struct tracker_s
                 rn->planned += p->size;
 }
 
-/* Bytes a waiting result pulls: its platform's size, -1 unknown. */
-static int64_t result_bytes(const struct machine *m, const struct tracker_result *res) {
+int64_t resolve_result_bytes(const struct machine *m, const struct tracker_result *res) {
         const struct tracker_seeder *ts = tracker_seeder_find(m->tracker, res->node);
         const struct tracker_tag *g = run_tag(m, res->image);
         struct seedfit_node sn = { .arch = ts ? ts->arch : NULL };
@@ -105,7 +104,7 @@ void resolve_report(const struct machine *m) {
                 if (run->results[i].state != TRACKER_STATE_WAITING)
                         continue;
                 pulls++;
-                b = result_bytes(m, &run->results[i]);
+                b = resolve_result_bytes(m, &run->results[i]);
                 b < 0 ? unknown++ : (void) (total += b);
         }
         if (unknown)
@@ -158,7 +157,7 @@ static void image_sum(const struct machine *m, size_t i, struct image_sum *s) {
                 if (res->state != TRACKER_STATE_WAITING)
                         continue;
                 s->pulls++;
-                b = result_bytes(m, res);
+                b = resolve_result_bytes(m, res);
                 s->bytes += b > 0 ? b : 0;
         }
 }

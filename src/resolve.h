@@ -35,6 +35,10 @@ struct resolve_verdict {
 void resolve_judge(struct resolve *rs, struct machine *m, const struct tracker_seeder *ts, size_t i, bool held,
                    const char *held_digest, struct resolve_verdict *v);
 
+/* Bytes a result of the run pulls: its platform's size when this run resolved the image,
+ * -1 unknown. */
+int64_t resolve_result_bytes(const struct machine *m, const struct tracker_result *res);
+
 /* Logs "this run moves N GB to K seeders" from the waiting results. */
 void resolve_report(const struct machine *m);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "estimate.h"
 #include "exitcode.h"
 #include "json-util.h"
 #include "log.h"
@@ -190,7 +191,7 @@ static void print_plan(const struct machine *m) {
         }
 }
 
-static void print_plan_json(const struct machine *m, size_t ds, size_t pulls) {
+static void print_plan_json(const struct machine *m, size_t ds, size_t pulls, const struct estimate *est) {
         const struct tracker_run *run = m->tracker->run;
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         json_object *plan = json_object_new_array();
@@ -216,11 +217,13 @@ static void print_plan_json(const struct machine *m, size_t ds, size_t pulls) {
         json_object_object_add(o, "daemonsets", json_object_new_int64((int64_t) ds));
         json_object_object_add(o, "pulls", json_object_new_int64((int64_t) pulls));
         (void) resolve_plan_json(m, o);
+        (void) estimate_json(est, m->config, o);
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 }
 
 int status_plan(struct session *s, bool json) {
         struct machine m;
+        struct estimate e;
         size_t ds = 0, pulls = 0;
         int r;
 
@@ -237,13 +240,16 @@ int status_plan(struct session *s, bool json) {
                 machine_seeders_free(&m);
                 return machine_exit_code(r);
         }
+        (void) estimate_gather(s->config, s->tracker, s->images, s->tracker->run->eligible, s->tracker->run->target,
+                               &e);
         if (json)
-                print_plan_json(&m, ds, pulls);
+                print_plan_json(&m, ds, pulls, &e);
         else {
                 print_plan(&m);
                 resolve_plan_print(&m, stdout);
                 printf("\n%zu DaemonSets in namespace '%s' for %zu node x image pulls\n", ds, s->config->namespace,
                        pulls);
+                estimate_print(&e, s->config, stdout);
         }
         machine_seeders_free(&m);
         return EXIT_DONE;

@@ -144,6 +144,21 @@ static int seeder_to_json(const struct tracker_seeder *s, json_object *o) {
         return 0;
 }
 
+/* Written only when the run measured a rate: readers before it ignore the member. */
+static int pull_to_json(const struct tracker_pull *p, json_object *o) {
+        const char *from = tracker_pull_source_to_string(p->source);
+        json_object *po;
+
+        if (!from || p->bytes < 0)
+                return -EINVAL;
+        TRY(add_object(o, "pull", &po));
+        TRY(add(po, "rate", json_object_new_int64(p->rate)));
+        TRY(add(po, "bytes", json_object_new_int64(p->bytes)));
+        TRY(add(po, "pulls", json_object_new_int64(p->pulls)));
+        TRY(add(po, "nodes", json_object_new_int64(p->nodes)));
+        return add_str(po, "from", from);
+}
+
 static int history_to_json(const struct tracker_history *h, json_object *o) {
         const char *result = tracker_outcome_to_string(h->result);
         json_object *ps;
@@ -163,7 +178,7 @@ static int history_to_json(const struct tracker_history *h, json_object *o) {
         for (int p = 0; p < _TRACKER_PHASE_MAX; p++)
                 if (h->phase_seconds[p] >= 0)
                         TRY(add(ps, tracker_phase_to_string(p), json_object_new_int64(h->phase_seconds[p])));
-        return 0;
+        return h->pull.rate > 0 ? pull_to_json(&h->pull, o) : 0;
 }
 
 /* The document is printed while it is walked: only one array element at a time exists

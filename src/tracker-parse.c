@@ -166,6 +166,9 @@ static int state_from(const char *s) {
 static int outcome_from(const char *s) {
         return tracker_outcome_from_string(s);
 }
+static int pull_source_from(const char *s) {
+        return tracker_pull_source_from_string(s);
+}
 
 static int get_array(struct pctx *c, json_object *o, const char *prefix, const char *key,
                      json_object **ret) {
@@ -407,6 +410,30 @@ static int parse_seeder(struct pctx *c, json_object *e, const char *w, struct tr
         return parse_unseeded(c, e, w, s);
 }
 
+/* Optional "pull" (a measured rate): {rate > 0, bytes, pulls, nodes, from}. */
+static int parse_pull(struct pctx *c, json_object *e, const char *w, struct tracker_pull *ret) {
+        char p[WHERE_MAX];
+        json_object *po;
+        uint64_t rate, bytes;
+        int from;
+
+        TRY(get_object(c, e, w, "pull", OPT, &po));
+        if (!po)
+                return 0;
+        at(p, w, "pull");
+        TRY(get_uint(c, po, p, "rate", INT64_MAX, &rate));
+        if (rate == 0)
+                return bad(c, p, "has a rate of 0 (a run that measured none has no 'pull')");
+        TRY(get_uint(c, po, p, "bytes", INT64_MAX, &bytes));
+        TRY(get_unsigned(c, po, p, "pulls", &ret->pulls));
+        TRY(get_unsigned(c, po, p, "nodes", &ret->nodes));
+        TRY(get_enum(c, po, p, "from", pull_source_from, "events or phase", &from));
+        ret->rate = (int64_t) rate;
+        ret->bytes = (int64_t) bytes;
+        ret->source = from;
+        return 0;
+}
+
 static int parse_history_entry(struct pctx *c, json_object *e, const char *w, struct tracker *t) {
         _cleanup_(freep) char *id = NULL;
         struct tracker_history h = {};
@@ -435,6 +462,7 @@ static int parse_history_entry(struct pctx *c, json_object *e, const char *w, st
                         h.phase_seconds[i] = (int64_t) v;
                 }
         }
+        TRY(parse_pull(c, e, w, &h.pull));
         return tracker_history_add(t, &h);
 }
 

@@ -56,6 +56,11 @@ static const char *const outcome_names[_TRACKER_OUTCOME_MAX] = {
         [TRACKER_OUTCOME_FAILED] = "failed",
 };
 
+static const char *const pull_source_names[_TRACKER_PULL_SOURCE_MAX] = {
+        [TRACKER_PULL_EVENTS] = "events",
+        [TRACKER_PULL_PHASE] = "phase",
+};
+
 static const char *table_to_string(const char *const *t, size_t n, int v) {
         return v >= 0 && (size_t) v < n ? t[v] : NULL;
 }
@@ -79,6 +84,7 @@ DEFINE_ENUM_STRINGS(tracker_phase, enum tracker_phase, phase_names)
 DEFINE_ENUM_STRINGS(tracker_action, enum tracker_action, action_names)
 DEFINE_ENUM_STRINGS(tracker_state, enum tracker_state, state_names)
 DEFINE_ENUM_STRINGS(tracker_outcome, enum tracker_outcome, outcome_names)
+DEFINE_ENUM_STRINGS(tracker_pull_source, enum tracker_pull_source, pull_source_names)
 
 /* --- times and ids ---------------------------------------------------------------- */
 

@@ -142,6 +142,24 @@ struct tracker_seeder {
         size_t n_unseeded, alloc_unseeded;
 };
 
+/* Where a run's registry throughput came from (history "pull.from"). */
+enum tracker_pull_source {
+        TRACKER_PULL_EVENTS, /* the kubelet's Pulled events: per node bytes / pull time */
+        TRACKER_PULL_PHASE,  /* registry sizes of the pulled images / verify wall time */
+        _TRACKER_PULL_SOURCE_MAX,
+        _TRACKER_PULL_SOURCE_INVALID = -EINVAL,
+};
+
+/* The registry throughput a run observed (history "pull", optional: absent when the run
+ * measured none; readers before it ignore it). No secret goes here: figures only. */
+struct tracker_pull {
+        int64_t rate;   /* bytes/s, the nodes together; 0 = not measured */
+        int64_t bytes;  /* what the measured pulls moved */
+        unsigned pulls; /* pulls measured */
+        unsigned nodes; /* seeders that pulled */
+        enum tracker_pull_source source;
+};
+
 struct tracker_history {
         char *id;
         int64_t started_at, finished_at;
@@ -149,6 +167,7 @@ struct tracker_history {
         unsigned seeders, images, failures;
         unsigned not_applicable; /* seeder x image pulls without a variant for the platform */
         int64_t phase_seconds[_TRACKER_PHASE_MAX]; /* -1 = not recorded */
+        struct tracker_pull pull;                  /* rate 0: not measured */
 };
 
 /* One platform of a resolved image. */
@@ -196,6 +215,8 @@ const char *tracker_state_to_string(enum tracker_state s);
 enum tracker_state tracker_state_from_string(const char *s);
 const char *tracker_outcome_to_string(enum tracker_outcome o);
 enum tracker_outcome tracker_outcome_from_string(const char *s);
+const char *tracker_pull_source_to_string(enum tracker_pull_source s);
+enum tracker_pull_source tracker_pull_source_from_string(const char *s);
 
 /* --- times ------------------------------------------------------------------------ */
 /* Formats t as "2026-11-26T10:20:00Z" into buf (at least 32 bytes). Returns 0 or -ERANGE. */

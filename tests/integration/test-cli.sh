@@ -23,7 +23,7 @@ grep -qE "^percentage += 25.5 +# .*good.ini:3$" <<<"$out"; ok $? "a file value s
 grep -qE "^namespace += ops +# command line$" <<<"$out"; ok $? "a command-line value shows 'command line'"
 grep -qE "^helper_image += docker.io/library/busybox:1.36.1-musl +# default$" <<<"$out"; ok $? "a default shows 'default'"
 grep -qE "^tracker_file += $WORK/state/tracker.json " <<<"$out"; ok $? "a relative path resolves against --base-dir"
-is "$(grep -cE '^[a-z_]+ += ' <<<"$out")" 43 "every key is printed"
+is "$(grep -cE '^[a-z_]+ += ' <<<"$out")" 45 "every key is printed"
 
 # A bad file: every error with file:line, exit 78.
 out=$("$CLYDE_SEED" --config "$DATA/bad.ini" --check-config 2>&1)

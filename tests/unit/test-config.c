@@ -99,7 +99,7 @@ static void test_nonfinite_keys(void) {
 
         for (size_t i = 0; i < config_n_keys; i++) {
                 const struct config_key *k = &config_keys[i];
-                if (k->type != KEY_DOUBLE && k->type != KEY_PERCENT)
+                if (k->type != KEY_DOUBLE && k->type != KEY_PERCENT && k->type != KEY_SHARE)
                         continue;
                 for (size_t j = 0; j < ELEMENTSOF(values); j++) {
                         _cleanup_(config_done) struct config c = {};
@@ -233,8 +233,88 @@ static void test_missing_file(void) {
 }
 
 
+static void test_rates(void) {
+        static const struct {
+                const char *in;
+                double want; /* bytes/s; < 0: invalid */
+        } d[] = { { "1000mbit", 125e6 }, { "1Gbit", 125e6 },    { "100Mbit/s", 12.5e6 }, { "50mbps", 6.25e6 },
+                  { "800kbit", 1e5 },    { "125MB/s", 125e6 },  { "1.5GB/s", 1.5e9 },    { "10MiB/s", 10485760 },
+                  { "8bit", 1 },         { "0mbit", -1 },       { "-5mbit", -1 },        { "100", -1 },
+                  { "100 mbit", -1 },    { "mbit", -1 },        { "100mb/s", -1 },       { "nanmbit", -1 },
+                  { "100mbit/h", -1 },   { "", -1 } };
+        char buf[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(d); i++) {
+                double v = -1;
+                int r = config_parse_rate(d[i].in, &v);
+                if (d[i].want < 0)
+                        ok(r == -EINVAL && v == -1, "rate '%s' is rejected", d[i].in);
+                else
+                        ok(r == 0 && v == d[i].want, "rate '%s' is %g B/s (got %g)", d[i].in, d[i].want, v);
+        }
+        ok(config_format_rate(125e6, buf, sizeof(buf)) == 0 && streq(buf, "1000mbit"), "125 MB/s prints as 1000mbit");
+        ok(config_format_rate(1234567, buf, sizeof(buf)) == 0 && streq(buf, "1.23457MB/s"), "1234567 B/s prints as "
+           "1.23457MB/s (got %s)", buf);
+}
+
+/* Writes text to a temp file and loads it; returns the errors in err. */
+static void load_text(struct config *c, struct config_errors *err, const char *text, char *path) {
+        int fd;
+
+        strcpy(path, "/tmp/test-config-plan-XXXXXX");
+        fd = mkstemp(path);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+                abort();
+        config_init(c);
+        (void) config_load_file(c, path, err);
+        (void) unlink(path);
+}
+
+/* percentage = auto, --seeder-percentage auto, and the [plan] keys, good and bad. */
+static void test_auto_and_plan(void) {
+        _cleanup_(config_done) struct config c = {};
+        _cleanup_(config_errors_done) struct config_errors err = {};
+        char path[] = "/tmp/test-config-plan-XXXXXX";
+
+        config_init(&c);
+        ok(!c.percentage_auto && c.percentage == 40 && c.node_link_rate == 125e6 && c.registry_rate == 0,
+           "defaults: 40%%, no auto, link 1000mbit, registry rate measured");
+        config_done(&c);
+        load_text(&c, &err, "[seeder]\npercentage = auto\n[plan]\nnode_link_rate = 10gbit\nregistry_rate = 50MB/s\n",
+                  path);
+        ok(err.n == 0 && c.percentage_auto && c.percentage == CONFIG_AUTO_FALLBACK_PERCENT &&
+                   c.node_link_rate == 1.25e9 && c.registry_rate == 50e6,
+           "auto, 10gbit and 50MB/s from the file");
+        is_int(config_set_cli(&c, "seeder", "percentage", "25", "--seeder-percentage", &err), 0, "CLI 25");
+        ok(!c.percentage_auto && c.percentage == 25, "a number on the command line ends auto");
+        is_int(config_set_cli(&c, "seeder", "percentage", "auto", "--seeder-percentage", &err), 0, "CLI auto");
+        ok(c.percentage_auto && c.percentage == 40, "--seeder-percentage auto");
+        is_int(config_set_cli(&c, "seeder", "percentage", "automatic", "--seeder-percentage", &err), -EINVAL,
+               "CLI 'automatic' refused");
+        ok(err.n == 1 && startswith(err.lines[0], "command line: --seeder-percentage: invalid value 'automatic'"),
+           "named: %s", err.n ? err.lines[0] : "(none)");
+        config_done(&c);
+        config_errors_done(&err);
+        load_text(&c, &err, "[seeder]\npercentage = Auto\n[plan]\nnode_link_rate = fast\nregistry_rate = 0mbit\n"
+                  "link = 1\n", path);
+        ok(err.n == 4, "four mistakes, four errors (got %zu)", err.n);
+        static const char *const want[] = {
+                ":2: invalid value 'Auto' for 'percentage' in [seeder]: expected a percentage in (0, 100] or auto",
+                ":4: invalid value 'fast' for 'node_link_rate' in [plan]: expected a rate such as 100mbit",
+                ":5: invalid value '0mbit' for 'registry_rate' in [plan]",
+                ":6: unknown key 'link' in [plan]",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want) && i < err.n; i++)
+                ok(startswith(err.lines[i], path) && strstr(err.lines[i], want[i]), "file:line %s", err.lines[i]);
+        ok(!c.percentage_auto && c.node_link_rate == 125e6, "bad values leave the defaults");
+}
+
 int main(void) {
         test_durations();
+        test_rates();
+        test_auto_and_plan();
         test_bools_percent();
         test_decimals();
         test_nonfinite_keys();
