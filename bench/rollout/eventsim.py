@@ -77,6 +77,7 @@ def play(nodes, want, holds, seeders, net, cost, start):
             else:
                 peer += size
             heapq.heappush(ready, (t_end + cost, node))
+        starts = []
         while ready and ready[0][0] <= t:
             _, node = heapq.heappop(ready)
             if not queue[node]:
@@ -87,7 +88,9 @@ def play(nodes, want, holds, seeders, net, cost, start):
             src = pullnet.rotated_peer(node, seeders, node, lambda p, im=image: im in holds[p])
             src = bandwidth.REGISTRY if src is None else src
             flows[node] = (image, size, src)
-            net.add(node, src, node, size, t)
+            starts.append((node, src, node, size))
+        if starts:
+            net.add_many(starts, t)
     return end, reg, peer
 
 
