@@ -183,14 +183,80 @@ def crosscheck(paths, tool_fixed):
     return rows
 
 
+def vs_real(path, tool_fixed):
+    """The event driver against bench/rollout's real points (medians per curve, N = 4
+    and 8): c and o fitted as model.py's calibrate does (registry = sim0 + 2c, seed =
+    sim0 + 4c + o), then each curve's error."""
+    import model                                  # real_summary: the same medians
+    real, image = model.real_summary(path)
+    size = int(image['bytes'])
+    keys = sorted(k for k in real if k[0] in (4, 8))
+    sim0 = {k: point(k[0], k[4] if k[3] == 'seed' else None, size, k[1], k[2], 0.0, 0.0,
+                     tool_fixed)['t_total_s'] for k in keys}
+    rows = [(real[k][0], sim0[k], 4 if k[3] == 'seed' else 2, 1 if k[3] == 'seed' else 0)
+            for k in keys]
+    c, ov = mc.fit(rows)
+    out = []
+    for k in keys:
+        p = point(k[0], k[4] if k[3] == 'seed' else None, size, k[1], k[2], c,
+                  ov if k[3] == 'seed' else 0.0, tool_fixed)
+        out.append({'setting': p['setting'], 'mode': k[3], 'share': k[4], 'seeders': p['seeders'],
+                    'real_s': real[k][0], 'real_n': real[k][1], 'real_range': [real[k][2], real[k][3]],
+                    'event_s': p['t_total_s'], 'event_seed_s': p['t_seed_s'],
+                    'event_rollout_s': p['t_rollout_s'], 'closed_form_s': p['closed_form_s']})
+    errs, _ = mc.errors([(x['event_s'], x['real_s']) for x in out])
+    for x, e in zip(out, errs):
+        x['error_pct'] = round(e, 1)
+    mape = {n: mc.errors([(x['event_s'], x['real_s']) for x in out
+                          if x['setting']['nodes'] == n])[1] for n in (4, 8)}
+    return {'source': path, 'pull_cost_s': round(c, 3), 'overhead_s': round(ov, 3),
+            'tool_fixed_s': tool_fixed, 'points': out,
+            'mape_pct': {str(n): (round(v, 1) if v is not None else None) for n, v in mape.items()}}
+
+
+def markdown(points):
+    """One table per setting: a row per share, a column per N (seconds, change vs no
+    seeding), the best of each N in bold; then the best share per N."""
+    lines = []
+    top = best(points)
+    for reg, node in sorted({(p['setting']['registry_mbit'], p['setting']['node_mbit']) for p in points}):
+        ns = sorted({p['setting']['nodes'] for p in points
+                     if (p['setting']['registry_mbit'], p['setting']['node_mbit']) == (reg, node)})
+        cell = {}
+        for p in points:
+            s = p['setting']
+            if (s['registry_mbit'], s['node_mbit']) == (reg, node):
+                cell[(p['share'], s['nodes'])] = p
+        lines += ['', 'R = %g Mbit/s, L = %g Mbit/s' % (reg, node), '',
+                  '| share | ' + ' | '.join('N = {:,} (k)'.format(n) for n in ns) + ' |',
+                  '|---|' + '---|' * len(ns)]
+        shares = sorted({sh for sh, _ in cell if sh is not None})
+        for sh in [None] + shares:
+            row = []
+            for n in ns:
+                p = cell.get((sh, n))
+                base = top[(reg, node, n)][0]['t_total_s']
+                if p is None:
+                    row.append('-')
+                    continue
+                txt = '{:,.0f} s'.format(p['t_total_s'])
+                if sh is not None:
+                    txt += ' (%d, %+.0f %%)' % (p['seeders'], 100.0 * (p['t_total_s'] / base - 1))
+                if p is top[(reg, node, n)][1]:
+                    txt = '**' + txt + '**'
+                row.append(txt)
+            lines.append('| %s | %s |' % ('no seeding' if sh is None else '%g %%' % sh, ' | '.join(row)))
+    return '\n'.join(lines)
+
+
 def log(msg):
     print('eventsim: ' + msg, file=sys.stderr, flush=True)
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='bench/rollout/eventsim.py', description=__doc__.split('\n')[1])
-    p.add_argument('command', choices=('point', 'sweep', 'crosscheck'))
-    p.add_argument('files', nargs='*', help='crosscheck: model.py JSON files')
+    p.add_argument('command', choices=('point', 'sweep', 'crosscheck', 'table', 'vsreal'))
+    p.add_argument('files', nargs='*', help='crosscheck: model.py JSON files; table: a sweep JSON')
     p.add_argument('--nodes', default='100,1000,5000')
     p.add_argument('--share', type=float, help='point: seeder share %% (none: registry)')
     p.add_argument('--shares', default='0.5,1,2,2.5,5,10,20,40,60')
@@ -222,6 +288,19 @@ def main(argv=None):
             print('R=%g L=%g N=%d: best share %g %% (k=%d) %.0f s vs %.0f s without seeding (%+.0f %%)'
                   % (reg, node, n, top['share'], top['seeders'], top['t_total_s'], base['t_total_s'],
                      100.0 * (top['t_total_s'] / base['t_total_s'] - 1)))
+    elif o.command == 'vsreal':
+        res = vs_real(o.files[0], o.tool_fixed)
+        print('c = %.2f s, o = %.2f s; mean absolute error %s' % (res['pull_cost_s'], res['overhead_s'],
+                                                                 res['mape_pct']))
+        for x in res['points']:
+            print('N=%d R=%g L=%g %-8s k=%d real %6.1f s (n=%d)  event %6.1f s  %+5.1f %%' % (
+                x['setting']['nodes'], x['setting']['registry_mbit'], x['setting']['node_mbit'],
+                '%g%%' % x['share'] if x['share'] else 'registry', x['seeders'], x['real_s'],
+                x['real_n'], x['event_s'], x['error_pct']))
+    elif o.command == 'table':
+        with open(o.files[0]) as f:
+            print(markdown(json.load(f)['points']))
+        return
     else:
         res = crosscheck(o.files, o.tool_fixed)
         for r in res:
