@@ -60,6 +60,8 @@ def play(nodes, want, holds, seeders, net, cost, start):
     the labelled node indices (sorted) whose images peers may pull.  Returns (end of the
     phase, registry bytes, peer bytes)."""
     queue = {n: [im for im in want if im not in holds[n]] for n in nodes}
+    seeder_set = set(seeders)
+    held = {im: {p for p in seeders if im in holds[p]} for im in want}   # seeders holding im
     ready = [(start, n) for n in nodes]
     heapq.heapify(ready)
     flows = {}                                   # node -> (image, bytes, source)
@@ -72,6 +74,8 @@ def play(nodes, want, holds, seeders, net, cost, start):
         for node, t_end in net.advance(t):
             image, size, src = flows.pop(node)
             holds[node].add(image)
+            if node in seeder_set:
+                held[image].add(node)
             if src == bandwidth.REGISTRY:
                 reg += size
             else:
@@ -85,7 +89,9 @@ def play(nodes, want, holds, seeders, net, cost, start):
                 continue
             image = queue[node].pop(0)
             size = SIZES[image]
-            src = pullnet.rotated_peer(node, seeders, node, lambda p, im=image: im in holds[p])
+            src = None
+            if held[image] - {node}:             # else the rotation finds none: skip its k steps
+                src = pullnet.rotated_peer(node, seeders, node, lambda p, im=image: im in holds[p])
             src = bandwidth.REGISTRY if src is None else src
             flows[node] = (image, size, src)
             starts.append((node, src, node, size))
