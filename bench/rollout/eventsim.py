@@ -48,10 +48,12 @@ def tool_seconds(k, fixed=2.0, qps=TOOL_QPS, burst=TOOL_BURST):
     return fixed + max(0, k - burst) / qps
 
 
-def spread(n, k):
-    """k seeder indices spread over 0..n-1 (the tool spreads them over zones; kube-sim's
-    nodes take zones in turn)."""
-    return sorted({(j * n) // k for j in range(k)})
+def placement(n, k):
+    """The seeders' node indices when none are given: 0..k-1, where the rotation (node i
+    starts at seeder i mod k) gives every seeder ceil or floor of (n-k)/k peers.  Other
+    placements can load a seeder more: at N = 4, seeders 0 and 2 get peers 1 and 3 both
+    on node 2 (test_eventsim); bench/rollout/model.py records the tool's choice."""
+    return list(range(k))
 
 
 def play(nodes, want, holds, seeders, net, cost, start):
@@ -113,7 +115,7 @@ def point(n, share, size, reg_mbit, node_mbit, cost, overhead=0.0, tool_fixed=2.
     net = bandwidth.Network(mc.mbit(reg_mbit), mc.mbit(node_mbit))
     want = (HELPER, IMAGE)
     if k:
-        seeders = sorted(seeders) if seeders is not None else spread(n, k)
+        seeders = sorted(seeders) if seeders is not None else placement(n, k)
         tool = tool_seconds(k, tool_fixed) + overhead
         t_seed, reg1, peer1 = play(seeders, want, holds, seeders, net, cost, tool)
     else:
