@@ -166,9 +166,10 @@ def point(o, n, reg, node, share, cost):
     t_seed = mc.sim_seconds(t0, t1, ivs, scale)
     t_roll = mc.sim_seconds(t1, t2, ivs, scale)
     peer = sum(rep['peer_tx_bytes'].values())
+    seeders = sorted({p['node'] for p in rep['pulls'] if p['start'] < t1}) if share else []
     return {'setting': {'nodes': n, 'registry_mbit': reg, 'node_mbit': node},
             'mode': 'seed' if share else 'registry', 'share': share, 'seeders': k,
-            'ok': True, 'model': {'pull_cost_s': cost, 'time_scale': scale, 'image_bytes': o.image_bytes,
+            'seeder_nodes': seeders, 'ok': True, 'model': {'pull_cost_s': cost, 'time_scale': scale, 'image_bytes': o.image_bytes,
                                   'wall_s': round(time.monotonic() - w0, 2),
                                   'tool_wall_s': round(t1 - t0, 3)},
             't_seed_s': round(t_seed, 3), 't_rollout_s': round(t_roll, 3),

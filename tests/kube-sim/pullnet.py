@@ -32,6 +32,17 @@ def parse_label(text):
     return key, value
 
 
+def rotated_peer(index, seeders, node, holds):
+    """The peer that serves node (at position index among the sorted nodes): the first of
+    seeders in its rotated order (starting at seeder index mod len(seeders)) that is not
+    node and for which holds(peer) is true; None when there is none (the registry)."""
+    for i in range(len(seeders)):
+        peer = seeders[(index + i) % len(seeders)]
+        if peer != node and holds(peer):
+            return peer
+    return None
+
+
 class PullModel:
     def __init__(self, store, disk_of, registry_rate=None, node_rate=None, scale=1.0,
                  cost=0.0, label=DEFAULT_LABEL, p2p=True):
@@ -77,12 +88,9 @@ class PullModel:
         if not seeders:
             return bandwidth.REGISTRY
         wanted = set(ref.names()) if ref.tag else {ref.image_id()}
-        first = index.get(node, 0) % len(seeders)
-        for i in range(len(seeders)):
-            peer = seeders[(first + i) % len(seeders)]
-            if peer != node and wanted & self.disk_of(peer):
-                return peer
-        return bandwidth.REGISTRY
+        peer = rotated_peer(index.get(node, 0), seeders, node,
+                            lambda p: bool(wanted & self.disk_of(p)))
+        return bandwidth.REGISTRY if peer is None else peer
 
     def start(self, node, ref, size, now):
         """Starts node's pull of ref (size bytes) at wall time now; its end is reported by

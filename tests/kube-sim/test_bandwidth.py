@@ -53,6 +53,17 @@ class ShareTest(unittest.TestCase):
             net.add(n, REGISTRY, n, 1000, 0.0)
         self.assertEqual(ends(net), {n: 40.0 for n in 'abcd'})
 
+    def test_add_many_is_add_each(self):
+        # a alone for 5 s, then b and c added together: the same ends as three add()s
+        one, many = Network(registry_rate=10.0), Network(registry_rate=10.0)
+        for net in (one, many):
+            net.add('a', REGISTRY, 'a', 100, 0.0)
+        one.add('b', REGISTRY, 'b', 100, 5.0)
+        one.add('c', REGISTRY, 'c', 50, 5.0)
+        many.add_many([('b', REGISTRY, 'b', 100), ('c', REGISTRY, 'c', 50)], 5.0)
+        self.assertEqual(many.advance(100.0), one.advance(100.0))
+        self.assertEqual([k for k, _ in many.flows.items()], [])
+
     def test_share_recomputed_when_pullers_come_and_go(self):
         # a alone at 10 B/s for 5 s (50 B left), then a and b at 5 B/s each: a ends at
         # 15 with b 50 B short, which b then pulls alone in 5 s
