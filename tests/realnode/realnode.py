@@ -196,7 +196,8 @@ class RealNodes:
                'p2p': {'label': self.o.p2p_label, 'port': p2p.PORT,
                        'hostsDirs': {n: self.p2p.hosts_dir(n) for n in self.nodes}} if self.p2p else None,
                'nodes': {n: {'socket': self.env.containerd_paths(i)['socket'],
-                             'netns': self.env.node_ns(i)} for i, n in enumerate(self.nodes)}}
+                             'netns': self.env.node_ns(i), 'ip': self.env.node_ip(i)}
+                         for i, n in enumerate(self.nodes)}}
         with open(os.path.join(self.state, 'env.json'), 'w') as f:
             json.dump(doc, f, indent=1)
 
