@@ -20,13 +20,15 @@ POLL = 1.0
 MIRRORED = ('docker.io', 'registry.test')
 
 
-def peer_order(me, seeders):
-    """The peers node index `me` tries, in order: the seeders but itself, rotated by its
-    index so that the nodes' first choices spread over the seeders."""
+def peer_order(me, seeders, count):
+    """The peers node index `me` (of count nodes) tries, in order: the seeders but itself,
+    rotated by its rank among the nodes like it (the other non-seeders, or the other
+    seeders) so that their first choices spread evenly over the seeders."""
     peers = sorted(s for s in seeders if s != me)
     if not peers:
         return []
-    k = me % len(peers)
+    alike = [i for i in range(count) if (i in seeders) == (me in seeders)]
+    k = alike.index(me) % len(peers)
     return peers[k:] + peers[:k]
 
 
@@ -88,7 +90,7 @@ class P2P:
             d = self.hosts_dir(node)
             if self.seeders is None:
                 self.env.write_hosts(d)
-            peers = [self.peer_url(j) for j in peer_order(i, seeders)]
+            peers = [self.peer_url(j) for j in peer_order(i, seeders, len(self.nodes))]
             for host in MIRRORED:
                 os.makedirs(os.path.join(d, host), mode=0o700, exist_ok=True)
                 path = os.path.join(d, host, 'hosts.toml')
