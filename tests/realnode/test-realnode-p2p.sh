@@ -5,7 +5,8 @@
 # that label:
 # - label removed (the control): a peer's pull goes to the registry, the seeder serves
 #   nothing;
-# - label set: a peer pulls both images and the registry gets no request at all from it
+# - label set: a peer pulls both images (busybox through its kubelet, for a pod; the other
+#   with ctr) and the registry gets no request at all from it
 #   (its access log) and its link carries < 10 kB (admin /stats; the images are ~1.1 MB);
 #   the seeder's P2P server sends exactly the images' manifests, configs and layers; the
 #   digests pulled are the registry's;
@@ -112,10 +113,15 @@ wait_peers "$P2" "$S_IP |$S_IP |"
 ok $? "label set: $P2's mirrors list the seeder again"
 snap c
 before=$(reg_requests "${IP[$P2]}")
-rn pull "$P2" $BUSYBOX
-ok $? "$P2 pulls $BUSYBOX"
+# busybox through the kubelet (a pod bound to P2: the agent's pull), APP with ctr directly
+printf '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "peer", "namespace": "default"},
+ "spec": {"nodeName": "%s", "terminationGracePeriodSeconds": 1, "containers": [{"name": "c",
+  "image": "%s", "command": ["/bin/busybox", "sleep", "3600"]}]}}' "$P2" $BUSYBOX >"$WORK/pod-peer.json"
+rn api "$SIM" POST /api/v1/namespaces/default/pods "$(cat "$WORK/pod-peer.json")" >"$WORK/pod-created.json"
+rn wait "$SIM" /api/v1/namespaces/default/pods/peer "s.get('phase') == 'Running'" 60 >"$WORK/pod.json"
+ok $? "a pod with $BUSYBOX on $P2 runs (its kubelet pulled it)"
 rn pull "$P2" $APP
-ok $? "$P2 pulls $APP"
+ok $? "$P2 pulls $APP (ctr)"
 snap d
 rn images "$P2" >"$WORK/images"
 is "$(digest "$P2" $BUSYBOX) $(digest "$P2" $APP)" "$(registry_digest $BUSYBOX) $(registry_digest $APP)" \
