@@ -83,6 +83,8 @@ class NodeKubelet:
             self.wake.clear()
             try:
                 with self.lock:
+                    if self.stop.is_set():      # shutdown ran meanwhile: containerd stops
+                        break
                     self.sync_all(time.monotonic())
             except Exception as e:
                 log('%s: sync: %r' % (self.node, e))

@@ -8,6 +8,11 @@ rnctl.py STATE leftovers PREFIX CGROUP network namespaces, mounts under STATE, c
                                       directories and shims left: one line each
 rnctl.py STATE secret SIMDIR NAME     creates a dockerconfigjson secret for private.test
 rnctl.py STATE admin METHOD PATH      the admin API of a running realnode.py
+rnctl.py STATE label SIMDIR NODE[,NODE...] K=V|K-   sets (or removes) a node label
+rnctl.py STATE stats                  the admin /stats as lines: "registry tx_bytes N",
+                                      "NODE COUNTER N" for each node counter
+rnctl.py STATE pull NODE REF          the node's pull as its kubelet does it (its netns,
+                                      its hosts directory: the P2P mirrors with --p2p)
 rnctl.py STATE api SIMDIR METHOD PATH [JSON]   an API request; prints the JSON answer
                                       ({"error": CODE} for an HTTP error)
 rnctl.py STATE wait SIMDIR PATH EXPR SECONDS  polls GET PATH until the Python EXPR
@@ -104,6 +109,37 @@ def admin(state, method, path):
         print(r.read().decode())
 
 
+def label(state, simdir, node, spec):
+    key, _, value = spec.partition('=')
+    labels = {key[:-1]: None} if spec.endswith('-') and '=' not in spec else {key: value}
+    api_ = Api.from_kube_sim(simdir)
+    for n in node.split(','):
+        api_.patch('/api/v1/nodes/' + n, {'metadata': {'labels': labels}})
+
+
+def stats(state):
+    with open(os.path.join(state, 'admin-url')) as f:
+        url = f.read().strip()
+    with urllib.request.urlopen(url + '/stats', timeout=60) as r:
+        doc = json.load(r)
+    print('registry tx_bytes %d' % doc['registry']['tx_bytes'])
+    for node, counters in sorted(doc['nodes'].items()):
+        for k, v in sorted(counters.items()):
+            print(node, k, v)
+
+
+def pull(state, node, ref):
+    e = env(state)
+    n = e['nodes'][node]
+    hosts = e['p2p']['hostsDirs'][node] if e.get('p2p') else e['hostsDir']
+    p = subprocess.run(netenv.in_ns(n['netns'], ['ctr', '--address', n['socket'], '--namespace', 'k8s.io',
+                                                 'images', 'pull', '--hosts-dir', hosts, ref]),
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print(p.stderr.strip(), file=sys.stderr)
+        sys.exit(1)
+
+
 def api(state, simdir, method, path, body=None):
     try:
         out = Api.from_kube_sim(simdir).call(method, path, json.loads(body) if body else None)
@@ -137,7 +173,7 @@ def main(argv):
     state, cmd, args = argv[1], argv[2], argv[3:]
     fn = {'images': images, 'containers': containers, 'leftovers': leftovers,
           'status-images': status_images, 'api': api, 'wait': wait,
-          'secret': secret, 'admin': admin}.get(cmd)
+          'secret': secret, 'admin': admin, 'pull': pull, 'label': label, 'stats': stats}.get(cmd)
     if fn is None:
         print('rnctl: unknown command %s' % cmd, file=sys.stderr)
         return 64
