@@ -96,7 +96,10 @@ def too_old_rv(rv, current):
 
 def invalid(rinfo, name, errors):
     """errors: list of (reason, field, message) with message like 'Invalid value: "x": ...'."""
-    parts = ['%s: %s' % (f, m) for _, f, m in errors]
+    parts = []
+    for _, f, m in errors:      # ToAggregate: each message once, in first-seen order
+        if '%s: %s' % (f, m) not in parts:
+            parts.append('%s: %s' % (f, m))
     agg = parts[0] if len(parts) == 1 else '[' + ', '.join(parts) + ']'
     kind = rinfo.kind + ('.' + rinfo.group if rinfo.group else '')
     details = {'name': name}
@@ -110,9 +113,24 @@ def invalid(rinfo, name, errors):
 def invalid_options(kind, field, detail, reason='FieldValueNotSupported'):
     """422 for a bad request option (CreateOptions, DeleteOptions...), as the real server
     words it: one cause, no name."""
-    return ApiError(422, '%s.meta.k8s.io "" is invalid: %s: %s' % (kind, field, detail), 'Invalid',
+    return invalid_options_list(kind, [(reason, field, detail)])
+
+
+def invalid_options_list(kind, errors):
+    """422 for request options with the errors (reason, field, message) of validation.py."""
+    parts = ['%s: %s' % (f, m) for _, f, m in errors]
+    agg = parts[0] if len(parts) == 1 else '[' + ', '.join(parts) + ']'
+    return ApiError(422, '%s.meta.k8s.io "" is invalid: %s' % (kind, agg), 'Invalid',
                     {'group': 'meta.k8s.io', 'kind': kind,
-                     'causes': [{'reason': reason, 'message': detail, 'field': field}]})
+                     'causes': [{'reason': r, 'message': m, 'field': f} for r, f, m in errors]})
+
+
+def internal_unknown(message, code=500):
+    """An error the real server did not map to an API status (a storage layer's own
+    error): code 500 and no reason."""
+    err = ApiError(code, message, 'InternalError')
+    del err.status['reason']
+    return err
 
 
 def too_large(limit):
