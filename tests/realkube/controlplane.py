@@ -159,6 +159,7 @@ class ControlPlane:
         self.procs = []
         self.port = self.etcd_port = self.etcd_data = None
         self.tokens = {}
+        self.node_grace = NODE_GRACE
 
     @property
     def url(self):
@@ -210,7 +211,7 @@ class ControlPlane:
             '--use-service-account-credentials=false', '--controllers=' + CONTROLLERS,
             '--service-account-private-key-file=' + os.path.join(self.pki, 'sa.key'),
             '--root-ca-file=' + self.cafile, '--secure-port=0', '--profiling=false', '--v=1',
-            '--node-monitor-grace-period=%ds' % NODE_GRACE, '--node-monitor-period=2s'] + QPS)
+            '--node-monitor-grace-period=%ds' % self.node_grace, '--node-monitor-period=2s'] + QPS)
         self._spawn('kube-scheduler', [
             os.path.join(bindir, 'kube-scheduler'),
             '--kubeconfig=' + os.path.join(self.dir, 'scheduler.kubeconfig'),

@@ -102,7 +102,8 @@ class Agent:
         for obj in node_specs:
             self.register(obj)
         for target in (self.kubelet.run, self.beat, self.poster):
-            threading.Thread(target=target, daemon=True).start()
+            if target != self.beat or self.heartbeat:
+                threading.Thread(target=target, daemon=True).start()
 
     def register(self, obj):
         """Creates the Node (status included, as a kubelet registers) and its Lease."""
