@@ -1,5 +1,7 @@
 """metav1.Status bodies shaped as the real API server sends them."""
 
+import json
+
 REASONS = {400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound',
            405: 'MethodNotAllowed', 406: 'NotAcceptable', 409: 'Conflict', 410: 'Expired',
            413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 422: 'Invalid',
@@ -92,6 +94,14 @@ def expired_continue():
 
 def too_old_rv(rv, current):
     return status_body(410, 'too old resource version: %d (%d)' % (rv, current), 'Expired')
+
+
+def expired_watch_event(query):
+    """The watch fault 'watch-expire': the one ERROR event (410 Expired) a real server
+    sends when the requested resourceVersion has left its watch cache, as a whole body."""
+    rv = (query.get('resourceVersion') or ['0'])[0]
+    rv = int(rv) if rv.isdigit() else 0
+    return json.dumps({'type': 'ERROR', 'object': too_old_rv(rv, rv + 1)}, separators=(',', ':')).encode() + b'\n'
 
 
 def invalid(rinfo, name, errors):

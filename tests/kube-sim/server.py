@@ -337,6 +337,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.watch_cut = f['afterEvents']
             elif a == 'expire-continue' and self.query.get('continue'):
                 raise apierrors.expired_continue()
+            elif a == 'watch-expire' and verb == 'watch':
+                self.send_body(200, apierrors.expired_watch_event(self.query))
+                return True
         return False
 
     def check_path(self, user, path):

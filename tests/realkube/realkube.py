@@ -10,7 +10,8 @@ their kubelets (realagent.py), and serves a fault-injecting proxy with kube-sim'
 admin API (proxy.py).  Writes, as kube-sim does: DIR/url (the proxy), DIR/ca.crt,
 DIR/token (admin), DIR/kubeconfig (the ServiceAccount clyde-seed, a TokenRequest token,
 through the proxy), DIR/kubeconfig-sa-NAME, DIR/kubeconfig-admin; and DIR/api-url,
-DIR/kubeconfig-direct (admin) and DIR/kubeconfig-direct-sa, straight to the API server, and
+DIR/kubeconfig-direct (admin), DIR/kubeconfig-direct-sa and DIR/kubeconfig-cert (a client
+certificate of system:masters), straight to the API server, and
 DIR/pids (each component's process id).  Prints
 `realkube ready https://127.0.0.1:PORT` once the nodes are Ready; runs until SIGTERM.
 Exit 69 when an asset (binary, etcd, openssl, xz) is missing, 1 when a part failed."""
@@ -88,6 +89,8 @@ def write_files(d, cp, proxy_url, sa, sa_tok):
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-direct'), cp.url, ca, 'admin', admin_tok)
     # the ServiceAccount straight to the API server: HTTP/2 (the proxy speaks HTTP/1.1)
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-direct-sa'), cp.url, ca, name, sa_tok, ns)
+    # as kube-sim's: a client certificate (straight to the API server: the proxy ends TLS)
+    controlplane.kubeconfig_cert(os.path.join(d, 'kubeconfig-cert'), cp.url, cp.pki)
 
 
 def bring_up(opts, cp, stop):
