@@ -149,6 +149,22 @@ def targets(results, args):
     return "\n".join(out)
 
 
+def real_lines(results):
+    """Real backend: the control plane's own cost per run (bench/README.md)."""
+    lines = []
+    for res in results:
+        for kind in ("first", "steady"):
+            real = res[kind].get("real")
+            if not real:
+                continue
+            cpu = ", ".join("%s %.1f s" % (k, v) for k, v in sorted(real.items())
+                            if k != "apiserver_request_total")
+            lines.append("- %d %s: apiserver_request_total +%d (every client; the tool's own: %d); "
+                         "CPU %s" % (res["nodes"], kind, real["apiserver_request_total"],
+                                     res[kind]["total"], cpu))
+    return "\n".join(lines)
+
+
 def tracker_lines(tcost):
     return "\n".join(
         "- %d seeders x %d images (a run with its plan and results): %.1f MiB, save %.1f ms "
@@ -165,8 +181,11 @@ def render(results, info, args, tcost=()):
              "setup: " + info["config"], "",
              figures(results, args), "",
              "other requests:", others(results), "",
-             "kube-sim start-up: " + ", ".join("%d nodes %.1f s" % (r["nodes"], r["sim_startup"])
-                                               for r in results)]
+             "%s start-up: " % ("realkube" if getattr(args, "backend", "sim") == "real" else "kube-sim")
+             + ", ".join("%d nodes %.1f s" % (r["nodes"], r["sim_startup"]) for r in results)]
+    if any(r["first"].get("real") for r in results):
+        parts += ["", "the real control plane's own cost (CPU seconds per component over the "
+                  "run and until the API server is idle again):", real_lines(results)]
     for res in results:
         if res.get("kubectl"):
             parts += ["", "labelling by hand at %d nodes, same names, same simulator:" % res["nodes"],

@@ -7,11 +7,13 @@ Watch streams live in server.py because they write to the socket as they go.
 
 import json
 import random
+import re
 import time
 
 import admission
 import apierrors
 import fieldschema
+import gojson
 import patch as patchmod
 import podvalidation
 import table
@@ -47,6 +49,60 @@ def parse_selectors(req):
     return labels, fields
 
 
+GO_INT = re.compile(r'^[+-]?[0-9]+$')
+
+
+def go_int(text):
+    """strconv.ParseInt(text, 10, 64), with its errors as 400s."""
+    if not GO_INT.match(text):
+        raise apierrors.bad_request('strconv.ParseInt: parsing %s: invalid syntax' % validation.go_quote(text))
+    value = int(text)
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise apierrors.bad_request('strconv.ParseInt: parsing %s: value out of range' % validation.go_quote(text))
+    return value
+
+
+def is_watch(query):
+    """runtime.Convert_Slice_string_To_bool on ?watch=: present and not 0/false."""
+    v = query.get('watch')
+    return bool(v) and v[0] != '0' and v[0].lower() != 'false'
+
+
+def list_options(req, watch=False):
+    """ListOptions as v1.26.0 decodes and validates them, in its order: the integers (400,
+    Go's strconv text), the selectors (400), ValidateListOptions (422).  Returns
+    (labels, fields, timeoutSeconds or None, limit)."""
+    ints = [go_int(req.query[k][0]) if req.query.get(k) else None for k in ('timeoutSeconds', 'limit')]
+    labels, fields = parse_selectors(req)
+    match = req.q('resourceVersionMatch') or ''
+    errs = []
+    if match:
+        why = [(watch, 'resourceVersionMatch is forbidden for watch'),
+               (not req.q('resourceVersion'), 'resourceVersionMatch is forbidden unless resourceVersion is provided'),
+               (bool(req.q('continue')), 'resourceVersionMatch is forbidden when continue is provided')]
+        errs += [validation.forbidden('resourceVersionMatch', text) for bad, text in why if bad]
+        if match not in ('Exact', 'NotOlderThan'):
+            errs.append(validation.not_supported('resourceVersionMatch', match, ['Exact', 'NotOlderThan', '']))
+        if match == 'Exact' and req.q('resourceVersion') == '0':
+            errs.append(validation.forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is '
+                                             'forbidden for resourceVersion "0"'))
+    if errs:
+        raise apierrors.invalid_options_list('ListOptions', errs)
+    return labels, fields, ints[0], ints[1] or 0
+
+
+def resource_version(text):
+    """The storage layer's parse of ?resourceVersion= (0 when empty): a 500 without a
+    reason when it is not a number, as v1.26.0 answers."""
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) >= 2 ** 64:
+        raise apierrors.internal_unknown('resourceVersion: Invalid value: %s: strconv.ParseUint: parsing %s: '
+                                         '%s' % (validation.go_quote(text), validation.go_quote(text),
+                                                 'invalid syntax' if not text.isdigit() else 'value out of range'))
+    return int(text)
+
+
 def get_entry(c, req):
     e = c.store.get(req.rinfo.plural, req.ns, req.name)
     if e is None:
@@ -60,11 +116,8 @@ def do_get(c, req):
 
 def list_items(c, req, raw=True):
     """(items, list metadata) for a list request: raw JSON bytes, or Entries."""
-    labels, fields = parse_selectors(req)
-    try:
-        limit = int(req.q('limit', '0') or 0)
-    except ValueError:
-        raise apierrors.bad_request('invalid limit')
+    labels, fields, _, limit = list_options(req)
+    resource_version(req.q('resourceVersion'))
     cont = req.q('continue')
     if cont and req.q('resourceVersion') not in (None, ''):
         raise apierrors.bad_request('specifying resource version is not allowed when using continue')
@@ -95,9 +148,10 @@ def decode_body(req):
     if len(req.body) > MAX_BODY:
         raise apierrors.too_large(MAX_BODY)
     try:
-        obj = json.loads(req.body or b'null')
-    except ValueError as e:
-        raise apierrors.bad_request("couldn't get version/kind; json parse error: %s" % e)
+        obj = gojson.loads(req.body or b'')
+    except gojson.GoJSONError as e:
+        raise apierrors.bad_request("the object provided is unrecognized (must be of type %s): couldn't get "
+                                    "version/kind; json parse error: %s (%s)" % (req.rinfo.kind, e, summarize(req.body)))
     if not isinstance(obj, dict):
         raise apierrors.bad_request('Object \'Kind\' is missing in \'%s\'' % req.body[:100].decode('utf-8', 'replace'))
     return obj
@@ -131,10 +185,44 @@ def field_validation(req, obj):
     return {'Warning': ['299 - "%s"' % t.replace('"', '\\"') for t in texts]}
 
 
+def summarize(body, limit=30):
+    """handlers.summarizeData: a JSON object's start, anything else in hex."""
+    body = bytes(body or b'')
+    if not body:
+        return '<empty>'
+    text = body[:limit].decode('utf-8', 'replace') if body[:1] == b'{' else body[:limit].hex()
+    return text + (' ...' if len(body) > limit else '')
+
+
+# kinds the real server's scheme knows in the versions kube-sim serves (beside its own)
+OTHER_KINDS = {'v1': ('ConfigMap', 'Service', 'ServiceAccount', 'Endpoints', 'PersistentVolume',
+                      'PersistentVolumeClaim', 'LimitRange', 'ResourceQuota', 'ReplicationController'),
+               'apps/v1': ('Deployment', 'ReplicaSet', 'StatefulSet', 'ControllerRevision')}
+
+
+def known_kind(api_version, kind):
+    from resources import RESOURCES
+    return kind in OTHER_KINDS.get(api_version, ()) or \
+        any(r.api_version == api_version and r.kind == kind for r in RESOURCES.values())
+
+
 def check_kind(req, obj):
-    if obj.get('kind') not in (None, '', req.rinfo.kind):
-        raise apierrors.bad_request('the API version in the data (%s) does not match the expected '
-                                    'API version (%s)' % (obj.get('apiVersion'), req.rinfo.api_version))
+    """A body of another kind than the URL's is not converted (400); one of the right kind
+    in another version is refused by version."""
+    kind, version = obj.get('kind'), obj.get('apiVersion') or req.rinfo.api_version
+    if kind in (None, '', req.rinfo.kind):
+        if version != req.rinfo.api_version:
+            raise apierrors.bad_request('the API version in the data (%s) does not match the expected '
+                                        'API version (%s)' % (version, req.rinfo.api_version))
+        return
+    if known_kind(version, kind):
+        internal = (req.rinfo.group.split('.')[0] or 'core') if req.rinfo.group else 'core'
+        raise apierrors.bad_request('%s in version "%s" cannot be handled as a %s: converting (%s.%s) to '
+                                    '(%s.%s): unknown conversion' % (
+                                        kind, version.split('/')[-1], req.rinfo.kind,
+                                        version.split('/')[-1], kind, internal, req.rinfo.kind))
+    raise apierrors.bad_request('the API version in the data (%s) does not match the expected '
+                                'API version (%s)' % (version, req.rinfo.api_version))
 
 
 def check_quantities(req, obj):
@@ -178,7 +266,8 @@ def prepare(c, req, obj, old=None, admit_as=None):
     warnings = []
     if res == 'daemonsets':
         validation.default_daemonset(obj)
-        errs = validation.daemonset(obj) if old is None else validation.daemonset_update(obj, old)
+        errs = validation.daemonset(obj) if old is None else \
+            validation.update_common(obj, old) + validation.daemonset_update(obj, old)
         if old is None and not errs:
             warnings = admission.workload_warnings(c.store, req.ns, obj['spec']['template'].get('spec'))
     elif res == 'pods':
@@ -196,7 +285,8 @@ def prepare(c, req, obj, old=None, admit_as=None):
     elif res == 'nodes':
         obj.setdefault('spec', {})
         obj.setdefault('status', {})
-        errs = validation.node(obj)
+        errs = validation.node(obj) if old is None else \
+            validation.update_common(obj, old) + validation.node(obj) + validation.node_update(obj, old)
     else:
         errs = validation.object_meta(obj.get('metadata') or {}, req.rinfo.namespaced)
         errs += admission.prepare_object(res, obj)
@@ -250,6 +340,7 @@ def _merge_update(req, old, new):
     if req.rinfo.has_status and res != 'namespaces':
         new['status'] = json.loads(dumps(old.obj.get('status', {})))
     new.setdefault('metadata', {})
+    new['kind'], new['apiVersion'] = req.rinfo.kind, req.rinfo.api_version
     new['metadata']['name'] = old.meta['name']
     if req.rinfo.namespaced:
         new['metadata']['namespace'] = old.meta['namespace']
@@ -262,10 +353,11 @@ def _merge_update(req, old, new):
 
 def _store_update(c, req, old, new, precondition):
     warnings = field_validation(req, new)
+    name = (new.get('metadata') or {}).get('name')
+    if name and name != req.name:
+        raise apierrors.bad_request('the name of the object (%s) does not match the name on the URL (%s)'
+                                    % (name, req.name))
     if precondition and precondition != old.meta['resourceVersion']:
-        raise apierrors.conflict(req.rinfo, req.name)
-    uid = (new.get('metadata') or {}).get('uid')
-    if uid and uid != old.meta['uid']:
         raise apierrors.conflict(req.rinfo, req.name)
     new = _merge_update(req, old, new)
     if req.sub != 'status':
@@ -298,6 +390,9 @@ def do_patch(c, req):
         raise apierrors.ApiError(415, '415: Unsupported Media Type', 'UnsupportedMediaType')
     if len(req.body) > MAX_BODY:
         raise apierrors.too_large(MAX_BODY)
+    if ctype == patchmod.APPLY and not req.q('fieldManager'):
+        raise apierrors.invalid_options('PatchOptions', 'fieldManager', 'Required value: is required for '
+                                        'apply patch', 'FieldValueRequired')
     with c.store.lock:
         old = c.store.get(req.rinfo.plural, req.ns, req.name)
         if old is None:
@@ -322,8 +417,10 @@ def delete_options(req):
     opts = {}
     if req.body:
         try:
-            opts = json.loads(req.body) or {}
-        except ValueError:
+            opts = gojson.loads(req.body) or {}
+        except gojson.GoJSONError as e:     # v1.26.0 answers this with a bare 500
+            raise apierrors.internal_unknown("couldn't get version/kind; json parse error: %s" % e)
+        if not isinstance(opts, dict):
             raise apierrors.bad_request('invalid DeleteOptions body')
     policy = req.q('propagationPolicy') or opts.get('propagationPolicy')
     if opts.get('orphanDependents') is True:
@@ -337,15 +434,24 @@ def delete_options(req):
     return policy, grace, opts.get('preconditions') or {}
 
 
+def precondition_check(req, pre, cur):
+    """storage.Preconditions.Check: a 409 naming the precondition that failed."""
+    for key, label, after in (('uid', 'UID', 'deleted and then recreated'),
+                              ('resourceVersion', 'ResourceVersion', 'modified')):
+        if pre.get(key) and pre[key] != cur.meta[key]:
+            kind = req.rinfo.kind + ('.' + req.rinfo.group if req.rinfo.group else '')
+            raise apierrors.ApiError(409, 'Operation cannot be fulfilled on %s "%s": the %s in the precondition '
+                                     '(%s) does not match the %s in record (%s). The object might have been %s'
+                                     % (kind, req.name, label, pre[key], label, cur.meta[key], after),
+                                     'Conflict', {'name': req.name, 'group': req.rinfo.group, 'kind': req.rinfo.kind})
+
+
 def do_delete(c, req):
     policy, grace, pre = delete_options(req)
     res = req.rinfo.plural
     with c.store.lock:
         cur = get_entry(c, req)
-        if pre.get('uid') and pre['uid'] != cur.meta['uid']:
-            raise apierrors.conflict(req.rinfo, req.name)
-        if pre.get('resourceVersion') and pre['resourceVersion'] != cur.meta['resourceVersion']:
-            raise apierrors.conflict(req.rinfo, req.name)
+        precondition_check(req, pre, cur)
         if req.q('dryRun') == 'All':
             return 200, cur.raw(), None
         if res == 'pods':

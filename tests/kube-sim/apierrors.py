@@ -1,5 +1,7 @@
 """metav1.Status bodies shaped as the real API server sends them."""
 
+import json
+
 REASONS = {400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound',
            405: 'MethodNotAllowed', 406: 'NotAcceptable', 409: 'Conflict', 410: 'Expired',
            413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 422: 'Invalid',
@@ -94,9 +96,20 @@ def too_old_rv(rv, current):
     return status_body(410, 'too old resource version: %d (%d)' % (rv, current), 'Expired')
 
 
+def expired_watch_event(query):
+    """The watch fault 'watch-expire': the one ERROR event (410 Expired) a real server
+    sends when the requested resourceVersion has left its watch cache, as a whole body."""
+    rv = (query.get('resourceVersion') or ['0'])[0]
+    rv = int(rv) if rv.isdigit() else 0
+    return json.dumps({'type': 'ERROR', 'object': too_old_rv(rv, rv + 1)}, separators=(',', ':')).encode() + b'\n'
+
+
 def invalid(rinfo, name, errors):
     """errors: list of (reason, field, message) with message like 'Invalid value: "x": ...'."""
-    parts = ['%s: %s' % (f, m) for _, f, m in errors]
+    parts = []
+    for _, f, m in errors:      # ToAggregate: each message once, in first-seen order
+        if '%s: %s' % (f, m) not in parts:
+            parts.append('%s: %s' % (f, m))
     agg = parts[0] if len(parts) == 1 else '[' + ', '.join(parts) + ']'
     kind = rinfo.kind + ('.' + rinfo.group if rinfo.group else '')
     details = {'name': name}
@@ -110,9 +123,24 @@ def invalid(rinfo, name, errors):
 def invalid_options(kind, field, detail, reason='FieldValueNotSupported'):
     """422 for a bad request option (CreateOptions, DeleteOptions...), as the real server
     words it: one cause, no name."""
-    return ApiError(422, '%s.meta.k8s.io "" is invalid: %s: %s' % (kind, field, detail), 'Invalid',
+    return invalid_options_list(kind, [(reason, field, detail)])
+
+
+def invalid_options_list(kind, errors):
+    """422 for request options with the errors (reason, field, message) of validation.py."""
+    parts = ['%s: %s' % (f, m) for _, f, m in errors]
+    agg = parts[0] if len(parts) == 1 else '[' + ', '.join(parts) + ']'
+    return ApiError(422, '%s.meta.k8s.io "" is invalid: %s' % (kind, agg), 'Invalid',
                     {'group': 'meta.k8s.io', 'kind': kind,
-                     'causes': [{'reason': reason, 'message': detail, 'field': field}]})
+                     'causes': [{'reason': r, 'message': m, 'field': f} for r, f, m in errors]})
+
+
+def internal_unknown(message, code=500):
+    """An error the real server did not map to an API status (a storage layer's own
+    error): code 500 and no reason."""
+    err = ApiError(code, message, 'InternalError')
+    del err.status['reason']
+    return err
 
 
 def too_large(limit):

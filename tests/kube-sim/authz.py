@@ -6,6 +6,7 @@ review echoed and status {allowed, reason}.
 """
 
 import json
+import types
 
 import apierrors
 import rbacyaml
@@ -68,7 +69,9 @@ def access_review(auth, user, body):
                      'Invalid value: "null": exactly one of nonResourceAttributes or '
                      'resourceAttributes must be specified'))
     if errs:
-        raise apierrors.invalid(SSAR, '', errs)
+        # the review's kind is empty by then (the decoded object's TypeMeta is cleared), so
+        # v1.26.0 names it `.authorization.k8s.io ""`
+        raise apierrors.invalid(types.SimpleNamespace(kind='', group=SSAR.group), '', errs)
     if ra is not None:
         attrs = rbacyaml.Attrs(ra.get('verb', ''), ra.get('group', ''), ra.get('resource', ''),
                                ra.get('subresource', ''), ra.get('name', ''), ra.get('namespace', ''))
@@ -118,3 +121,36 @@ def discovery(path):
 def group_entry():
     gv = {'groupVersion': GROUP + '/v1', 'version': 'v1'}
     return {'name': GROUP, 'versions': [gv], 'preferredVersion': gv}
+
+
+NAMESPACE_SUBRESOURCES = ('status', 'finalize')
+
+
+def request_info(method, path, query):
+    """The resource attributes the real server's request-info resolver finds in a path
+    under /api/v1 or /apis/GROUP/VERSION, known to kube-sim or not: it authorizes them
+    before it routes, so a resource kube-sim does not serve is still a 403 to a user
+    without the right.  Returns rbacyaml.Attrs or None (not a resource request)."""
+    parts = [p for p in path.split('/') if p]
+    if parts[:2] == ['api', 'v1']:
+        group, rest = '', parts[2:]
+    elif len(parts) >= 3 and parts[0] == 'apis':
+        group, rest = parts[1], parts[3:]
+    else:
+        return None
+    if not rest:
+        return None
+    ns = ''
+    if rest[0] == 'namespaces' and len(rest) > 1:
+        ns = rest[1]
+        if len(rest) > 2 and rest[2] not in NAMESPACE_SUBRESOURCES:
+            rest = rest[2:]
+    name = rest[1] if len(rest) > 1 else ''
+    sub = rest[2] if len(rest) > 2 else ''
+    watch = (query.get('watch') or [''])[0]
+    if method in ('GET', 'HEAD'):
+        verb = 'watch' if watch and watch != '0' and watch.lower() != 'false' else ('get' if name else 'list')
+    else:
+        verb = {'POST': 'create', 'PUT': 'update', 'PATCH': 'patch',
+                'DELETE': 'delete' if name else 'deletecollection'}.get(method, method.lower())
+    return rbacyaml.Attrs(verb, group, rest[0], sub, name, ns)

@@ -3,7 +3,7 @@
 A fault rule (JSON, POST /_sim/faults):
   {"verb": "list"|"get"|"watch"|"create"|"update"|"patch"|"delete"|"*",
    "resource": "nodes"|"pods"|"daemonsets"|"namespaces"|"events"|"*",
-   "action": "status"|"latency"|"close"|"reset"|"watch-cut"|"expire-continue",
+   "action": "status"|"latency"|"close"|"reset"|"watch-cut"|"expire-continue"|"watch-expire",
    "code": 429, "retryAfter": 1,      # action status
    "seconds": 0.5,                    # action latency
    "afterEvents": 1,                  # action watch-cut: events sent before the cut
@@ -18,7 +18,7 @@ import threading
 
 import images
 
-ACTIONS = ('status', 'latency', 'close', 'reset', 'watch-cut', 'expire-continue')
+ACTIONS = ('status', 'latency', 'close', 'reset', 'watch-cut', 'expire-continue', 'watch-expire')
 BEHAVIOURS = ('ok', 'not-found', 'unauthorized', 'slow', 'registry-unavailable', 'rate-limited')
 
 

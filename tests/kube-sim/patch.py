@@ -1,7 +1,8 @@
 """PATCH bodies: JSON merge patch (RFC 7386), strategic merge, JSON patch (RFC 6902)."""
 
 import copy
-import json
+
+import gojson
 
 MERGE = 'application/merge-patch+json'
 STRATEGIC = 'application/strategic-merge-patch+json'
@@ -181,18 +182,34 @@ def json_patch(doc, ops):
     return doc
 
 
+# v1.26.0 answers any JSON patch operation that fails (a test, a missing path, an unknown
+# op) with a generic 422 without the reason (NewGenericServerResponse in patch.go)
+GENERIC_422 = 'the server rejected our request due to an error in our request'
+
+
 def apply(ctype, target, body):
-    """Applies a patch body (bytes) of content type ctype to target (not modified)."""
+    """Applies a patch body (bytes) of content type ctype to target (not modified); the
+    decoding errors are Go's texts, prefixed as the real server prefixes them."""
     ctype = (ctype or '').split(';')[0].strip()
+    prefix = 'error decoding patch: ' if ctype in (JSONPATCH, MERGE) else ''
     try:
-        p = json.loads(body or b'null')
-    except ValueError as e:
-        raise PatchError('error decoding patch: %s' % e)
+        p = gojson.loads(body or b'')
+    except gojson.GoJSONError as e:
+        raise PatchError(prefix + str(e))
     if ctype == JSONPATCH:
-        return json_patch(target, p)
+        if not isinstance(p, list):
+            raise PatchError(prefix + gojson.type_error(p, '[]handlers.jsonPatchOp'))
+        for op in p:
+            if not isinstance(op, dict):
+                raise PatchError(prefix + gojson.type_error(op, 'handlers.jsonPatchOp'))
+        try:
+            return json_patch(target, p)
+        except PatchError:
+            raise PatchError(GENERIC_422, 422)
+    if p is None:
+        raise PatchError('patch body is null')
     if not isinstance(p, dict):
-        raise PatchError('json: cannot unmarshal %s into Go value of type map[string]interface {}'
-                         % type(p).__name__)
+        raise PatchError(prefix + gojson.type_error(p, 'map[string]interface {}'))
     if ctype == MERGE:
         return merge_patch(target, p)
     return strategic_merge(target, p)

@@ -7,6 +7,7 @@ rendered the same way, pointers as (*T)(0xc...) addresses.
 """
 
 import itertools
+import re
 
 import quantity as qty
 import validation as v
@@ -274,8 +275,11 @@ PULL_POLICIES = ['Always', 'IfNotPresent', 'Never']
 MESSAGE_POLICIES = ['File', 'FallbackToLogsOnError']
 
 
+PROTOCOLS = ['SCTP', 'TCP', 'UDP']
+
+
 def _ports(path, ports):
-    """validateContainerPorts (containerPort only)."""
+    """validateContainerPorts (containerPort and protocol; the protocol is defaulted to TCP)."""
     errs = []
     for j, port in enumerate(_seq(ports)):
         p = '%s[%d].containerPort' % (path, j)
@@ -284,6 +288,37 @@ def _ports(path, ports):
             errs.append(v.required(p))
         elif not isinstance(cp, int) or not 1 <= cp <= 65535:
             errs.append(raw_invalid(p, cp, 'must be between 1 and 65535, inclusive'))
+        errs += _required_choice('%s[%d].protocol' % (path, j), _map(port).get('protocol'), PROTOCOLS)
+    return errs
+
+
+ENV_NAME_RE = re.compile(r'^[-._a-zA-Z][-._a-zA-Z0-9]*$')
+ENV_NAME_MSG = ("a valid environment variable name must consist of alphabetic characters, digits, "
+                "'_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or "
+                "'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is "
+                "'[-._a-zA-Z][-._a-zA-Z0-9]*')")
+
+
+def env_name_messages(name):
+    """validation.IsEnvVarName: the pattern, then hasChDirPrefix."""
+    msgs = [] if ENV_NAME_RE.match(name) else [ENV_NAME_MSG]
+    if name in ('.', '..'):
+        msgs.append("must not be '%s'" % name)
+    elif name.startswith('..'):
+        msgs.append("must not start with '..'")
+    return msgs
+
+
+def env(path, evs):
+    """ValidateEnv (names; valueFrom is not checked)."""
+    errs = []
+    for i, ev in enumerate(_seq(evs)):
+        p = '%s[%d].name' % (path, i)
+        name = _map(ev).get('name') or ''
+        if not name:
+            errs.append(v.required(p))
+        else:
+            errs += [v.invalid(p, name, m) for m in env_name_messages(name)]
     return errs
 
 
@@ -307,6 +342,7 @@ def container_common(path, c, vols):
     errs += _required_choice(path + '.terminationMessagePolicy', c.get('terminationMessagePolicy'),
                              MESSAGE_POLICIES)
     errs += _ports(path + '.ports', c.get('ports'))
+    errs += env(path + '.env', c.get('env'))
     errs += volume_mounts(path + '.volumeMounts', c.get('volumeMounts'), vols)
     errs += _required_choice(path + '.imagePullPolicy', c.get('imagePullPolicy'), PULL_POLICIES)
     errs += resources(path + '.resources', c.get('resources'))
@@ -462,6 +498,7 @@ def tolerations(path, tols):
 
 # ---- the pod spec ------------------------------------------------------------------
 RESTART_POLICIES = ['Always', 'OnFailure', 'Never']
+DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']
 
 
 def pod_spec(path, spec):
@@ -476,6 +513,7 @@ def pod_spec(path, spec):
         errs.append(v.required(path + '.restartPolicy'))
     elif rp not in RESTART_POLICIES:
         errs.append(v.not_supported(path + '.restartPolicy', rp, RESTART_POLICIES))
+    errs += _required_choice(path + '.dnsPolicy', spec.get('dnsPolicy'), DNS_POLICIES)
     errs += v.labels(path + '.nodeSelector', spec.get('nodeSelector'))
     errs += pod_security_context(path + '.securityContext', spec.get('securityContext'))
     errs += affinity(path + '.affinity', spec.get('affinity'))
@@ -484,6 +522,9 @@ def pod_spec(path, spec):
     ads = spec.get('activeDeadlineSeconds')
     if isinstance(ads, int) and not 1 <= ads <= 2147483647:
         errs.append(raw_invalid(path + '.activeDeadlineSeconds', ads, 'must be between 1 and 2147483647, inclusive'))
+    for key in ('hostname', 'subdomain'):
+        if spec.get(key):
+            errs += v.dns1123_label('%s.%s' % (path, key), spec[key])
     errs += tolerations(path + '.tolerations', spec.get('tolerations'))
     if spec.get('priorityClassName'):
         errs += v.dns1123_subdomain(path + '.priorityClassName', spec['priorityClassName'])

@@ -17,6 +17,10 @@ import rbacyaml
 from rbacyaml import PolicyError  # noqa: F401  (one error type for both formats)
 
 
+# what the bootstrap role system:public-info-viewer lets anyone (anonymous too) get
+PUBLIC_INFO = ('/healthz', '/livez', '/readyz', '/version', '/version/')
+
+
 class Auth:
     def __init__(self, admin_token, policy=None):
         self.tokens = {admin_token: ('admin', ['system:masters', 'system:authenticated'])}
@@ -40,7 +44,11 @@ class Auth:
         return self.rules is not None or self.rbac is not None
 
     def authorize(self, user, groups, attrs):
-        """(allowed, reason) for rbacyaml.Attrs, as an authorizer chain answers."""
+        """(allowed, reason) for rbacyaml.Attrs, as an authorizer chain answers.  An
+        anonymous request may read the public information (system:public-info-viewer)
+        and nothing else, with or without a policy."""
+        if 'system:unauthenticated' in groups:
+            return (not attrs.is_resource and attrs.verb == 'get' and attrs.path in PUBLIC_INFO), ''
         if 'system:masters' in groups or not self.enforcing:
             return True, ''
         if self.rbac is not None:

@@ -18,7 +18,8 @@ class ResourceInfo:
         self.version = 'v1'
         self.namespaced = namespaced
         self.short = short
-        self.fields = COMMON_FIELDS + fields
+        # ObjectMetaFieldsSet: metadata.namespace only for namespaced resources
+        self.fields = COMMON_FIELDS[:1 + bool(namespaced)] + fields
         self.has_status = status
         self.singular = kind.lower()
         self.api_version = (group + '/v1') if group else 'v1'

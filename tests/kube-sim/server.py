@@ -7,6 +7,7 @@ import socket
 import ssl
 import struct
 import time
+import types
 import urllib.parse
 
 import admin
@@ -24,6 +25,9 @@ from store import dumps
 
 GZIP_MIN = 128 * 1024
 TOO_MANY = b'Too many requests, please try again later.\n'
+
+
+ANONYMOUS = ('system:anonymous', ['system:unauthenticated'])
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -76,7 +80,7 @@ def route(path):
 
 def verb_for(method, name, query):
     if method == 'GET':
-        if query.get('watch', [''])[0] in ('1', 'true'):
+        if api.is_watch(query):
             return 'watch'
         return 'get' if name else 'list'
     return {'POST': 'create', 'PUT': 'update', 'PATCH': 'patch',
@@ -301,7 +305,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             who = None
         if who:
             return who
-        raise apierrors.unauthorized()
+        # no credentials it knows: the real server's anonymous authentication (on by
+        # default) makes it system:anonymous, whom RBAC then refuses (403)
+        return ANONYMOUS
 
     def apply_faults(self, cluster, verb, resource):
         """Applies fault rules; returns True when the request is answered already."""
@@ -331,9 +337,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.watch_cut = f['afterEvents']
             elif a == 'expire-continue' and self.query.get('continue'):
                 raise apierrors.expired_continue()
+            elif a == 'watch-expire' and verb == 'watch':
+                self.send_body(200, apierrors.expired_watch_event(self.query))
+                return True
         return False
 
     def check_path(self, user, path):
+        attrs = authz.request_info(self.command, path, self.query)
+        if attrs is not None:       # a resource kube-sim does not serve: authorized first
+            ok, _ = self.server.auth.authorize(user[0], user[1], attrs)
+            if not ok:
+                info = types.SimpleNamespace(plural=attrs.resource, group=attrs.group, qualified=attrs.resource
+                                             + ('.' + attrs.group if attrs.group else ''))
+                raise apierrors.forbidden(info, attrs.name, user[0], attrs.verb, attrs.namespace,
+                                          attrs.subresource)
+            return
         verb = 'get' if self.command == 'HEAD' else self.command.lower()
         ok, _ = self.server.auth.authorize(user[0], user[1], rbacyaml.Attrs(verb, path=path))
         if not ok:
@@ -413,17 +431,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def serve_watch(self, cluster, rinfo, ns, name):
         req = api.Request(rinfo, ns, name, '', self.query)
-        labels, fields = api.parse_selectors(req)
+        labels, fields, timeout, _ = api.list_options(req, watch=True)
         if name:
             fields = fields + [('metadata.name', False, name)]
         store = cluster.store
-        timeout = float(req.q('timeoutSeconds') or 1800)
+        timeout = timeout or 1800
         bookmarks = req.q('allowWatchBookmarks') in ('1', 'true')
-        rv_param = req.q('resourceVersion') or ''
-        try:
-            rv = int(rv_param) if rv_param else 0
-        except ValueError:
-            raise apierrors.bad_request('invalid resource version: %s' % rv_param)
+        rv = api.resource_version(req.q('resourceVersion') or '')
         tv = table.wanted(self.headers.get('Accept'))
         table_mode = (tv, table.include_mode(self.query) if tv else None)
         self.send_response(200)

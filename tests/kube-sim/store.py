@@ -17,6 +17,7 @@ import uuid
 import zlib
 
 import apierrors
+import gojson
 from resources import RESOURCES
 import labelsel as sel
 
@@ -25,6 +26,7 @@ def dumps(obj):
     return json.dumps(obj, separators=(',', ':')).encode()
 
 
+B64URL = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
 _UID_RNG = random.Random(int.from_bytes(os.urandom(16), 'big'))
 
 
@@ -261,12 +263,23 @@ class Store:
         return base64.urlsafe_b64encode(dumps(doc)).decode().rstrip('=')
 
     def _decode_continue(self, token, now):
+        """The token's parse, failing with the real server's texts (Go's base64 and JSON
+        decoders' errors) as far as they concern the token's encoding."""
+        def bad(why):
+            return apierrors.bad_request('invalid continue token: continue key is not valid: %s' % why)
+        pos = next((i for i, ch in enumerate(token) if ch not in B64URL), None)
+        if pos is None and len(token) % 4 == 1:
+            pos = len(token) - 1
+        if pos is not None:
+            raise bad('illegal base64 data at input byte %d' % pos)
         try:
-            pad = '=' * (-len(token) % 4)
-            doc = json.loads(base64.urlsafe_b64decode(token + pad))
+            doc = gojson.loads(base64.urlsafe_b64decode(token + '=' * (-len(token) % 4)))
+        except gojson.GoJSONError as e:
+            raise bad(e)
+        try:
             rv, start, issued = int(doc['rv']), tuple(doc['start']), float(doc['ts'])
         except (ValueError, KeyError, TypeError) as e:
-            raise apierrors.bad_request('continue key is not valid: %s' % e)
+            raise bad(e)
         if now - issued > self.continue_ttl:
             raise apierrors.expired_continue()
         return rv, start, issued

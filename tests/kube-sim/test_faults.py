@@ -114,6 +114,16 @@ class LiveFaultTest(unittest.TestCase):
         self.assertEqual([json.loads(x)['type'] for x in lines], ['ADDED', 'ADDED'])
         self.assertLess(time.monotonic() - t, 20)
 
+    def test_watch_expire(self):
+        self.sim.admin('DELETE', 'faults')
+        self.sim.admin('POST', 'faults', {'verb': 'watch', 'resource': 'pods', 'action': 'watch-expire',
+                                          'count': 1})
+        code, _, body = self.sim.call('GET', '/api/v1/pods?watch=1&resourceVersion=7&timeoutSeconds=5')
+        self.assertEqual(code, 200)
+        ev = json.loads(body)
+        self.assertEqual((ev['type'], ev['object']['code'], ev['object']['reason'], ev['object']['message']),
+                         ('ERROR', 410, 'Expired', 'too old resource version: 7 (8)'))
+
     def test_fault_consumes_body_on_keepalive(self):
         """A fault answered before the handler would read the body must still consume it:
         the next request on the same connection is answered normally, not as garbage."""

@@ -50,11 +50,15 @@ class LiveServerTest(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(self.sim.dir, f)))
         with open(os.path.join(self.sim.dir, 'kubeconfig')) as f:
             self.assertIn('server: ' + self.sim.url, f.read())
+        # no credentials: system:anonymous, refused by RBAC (v1.26.0's anonymous authentication)
         code, body = self.sim.json('GET', '/api/v1/nodes', token=False)
-        self.assertEqual(code, 401)
+        self.assertEqual(code, 403)
+        self.assertEqual(body['message'], 'nodes is forbidden: User "system:anonymous" cannot list resource '
+                         '"nodes" in API group "" at the cluster scope')
+        self.assertEqual(self.sim.call('GET', '/version', token=False)[0], 200)
+        code, body = self.sim.json('GET', '/api/v1/nodes', token='wrong')
         self.assertEqual(body, {'kind': 'Status', 'apiVersion': 'v1', 'metadata': {}, 'status': 'Failure',
                                 'message': 'Unauthorized', 'reason': 'Unauthorized', 'code': 401})
-        self.assertEqual(self.sim.json('GET', '/api/v1/nodes', token='wrong')[0], 401)
         code, _, _ = self.sim.call('GET', '/api/v1/nodes?limit=1', token=False, conn=self.sim.conn(cert=True))
         self.assertEqual(code, 200)
 

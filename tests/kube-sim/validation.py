@@ -83,7 +83,11 @@ def dns1123_label(field, v):
     return errs
 
 
-def qualified_name(field, key):
+def qualified_name(field, key, shown=None):
+    """validation.IsQualifiedName(key); the errors show `shown` (default: key)."""
+    if shown is not None:
+        return [(r, f, m.replace('Invalid value: %s:' % go_quote(key), 'Invalid value: %s:' % go_quote(shown), 1))
+                for r, f, m in qualified_name(field, key)]
     parts = key.split('/')
     if len(parts) > 2:
         return [invalid(field, key, "a qualified name must consist of alphanumeric characters, "
@@ -136,7 +140,7 @@ def annotations(field, ann):
     errs = []
     total = 0
     for k, v in (ann or {}).items():
-        errs += qualified_name(field, k.lower())
+        errs += qualified_name(field, k.lower(), k)
         total += len(k) + len(v or '')
     if total > TOTAL_ANNOTATION_SIZE:
         errs.append(too_long(field, TOTAL_ANNOTATION_SIZE))
@@ -166,34 +170,77 @@ def go_map(labs):
     return 'map[string]string{%s}' % inner
 
 
-def daemonset(ds):
-    """Validates a defaulted DaemonSet; returns the error list."""
-    meta = ds.get('metadata') or {}
-    errs = object_meta(meta, True)
-    spec = ds.get('spec')
-    if not isinstance(spec, dict):
-        spec = {}
-    selector = spec.get('selector')
-    tmpl = spec.get('template') or {}
-    tmeta = tmpl.get('metadata') or {}
-    tlabels = tmeta.get('labels') or {}
-    if selector is None:
-        errs.append(required('spec.selector'))
-    else:
-        if not selector.get('matchLabels') and not selector.get('matchExpressions'):
-            errs.append(invalid('spec.selector', 'v1.LabelSelector{MatchLabels:map[string]string(nil), '
-                                'MatchExpressions:[]v1.LabelSelectorRequirement(nil)}',
-                                'empty selector is invalid for daemonset'))
+def go_selector(selector):
+    """A metav1.LabelSelector as Go's %#v prints it (requirements elided)."""
+    ml, me = selector.get('matchLabels'), selector.get('matchExpressions')
+    labs = 'map[string]string(nil)' if ml is None else go_map(ml)
+    exprs = '[]v1.LabelSelectorRequirement(nil)' if me is None else \
+        '[]v1.LabelSelectorRequirement{%s}' % ', '.join('v1.LabelSelectorRequirement{...}' for _ in me)
+    return 'v1.LabelSelector{MatchLabels:%s, MatchExpressions:%s}' % (labs, exprs)
+
+
+def nonnegative(field, value):
+    """ValidateNonnegativeField."""
+    if isinstance(value, int) and value < 0:
+        return [('FieldValueInvalid', field, 'Invalid value: %d: must be greater than or equal to 0' % value)]
+    return []
+
+
+def daemonset_selector(selector, tlabels):
+    """ValidateDaemonSetSpec's selector checks, in its order: the selector itself, whether
+    it matches the template's labels (only when it converts: a missing selector matches
+    nothing), and that it is not empty."""
+    errs = []
+    reqs = None
+    if selector is not None:
         errs += labels('spec.selector.matchLabels', selector.get('matchLabels'))
         try:
-            reqs = sel.label_selector_from_struct(selector)
+            reqs = None if errs else sel.label_selector_from_struct(selector)
         except sel.SelectorError as e:
             reqs = None
             errs.append(invalid('spec.selector', str(selector), str(e)))
-        if reqs and not sel.labels_match(reqs, tlabels):
-            errs.append(('FieldValueInvalid', 'spec.template.metadata.labels',
-                         'Invalid value: %s: `selector` does not match template `labels`'
-                         % go_map(tlabels)))
+    if selector is None:
+        mismatch = True         # LabelSelectorAsSelector(nil) is labels.Nothing()
+    else:
+        mismatch = reqs is not None and not sel.labels_match(reqs, tlabels)
+    if mismatch:
+        errs.append(('FieldValueInvalid', 'spec.template.metadata.labels',
+                     'Invalid value: %s: `selector` does not match template `labels`' % go_map(tlabels)))
+    if selector is not None and not selector.get('matchLabels') and not selector.get('matchExpressions'):
+        errs.append(('FieldValueInvalid', 'spec.selector', 'Invalid value: %s: empty selector is invalid '
+                     'for daemonset' % go_selector(selector)))
+    return errs
+
+
+def update_strategy(us):
+    """ValidateDaemonSetUpdateStrategy (an unknown type is shown as Go prints the struct)."""
+    us = us if isinstance(us, dict) else {}
+    kind = us.get('type') or ''
+    if kind == 'RollingUpdate' and us.get('rollingUpdate') is None:
+        return [required('spec.updateStrategy.rollingUpdate')]
+    if kind in ('RollingUpdate', 'OnDelete'):
+        return []
+    shown = 'apps.DaemonSetUpdateStrategy{Type:%s, RollingUpdate:%s}' % (
+        go_quote(kind), podvalidation._ptr('apps.RollingUpdateDaemonSet', us.get('rollingUpdate')))
+    return [('FieldValueNotSupported', 'spec.updateStrategy', 'Unsupported value: %s: supported values: '
+             '"RollingUpdate", "OnDelete"' % shown)]
+
+
+def daemonset(ds):
+    """ValidateDaemonSet on a defaulted DaemonSet; returns the error list."""
+    return object_meta(ds.get('metadata') or {}, True) + daemonset_spec(ds)
+
+
+def daemonset_spec(ds):
+    """ValidateDaemonSetSpec."""
+    errs = []
+    spec = ds.get('spec')
+    if not isinstance(spec, dict):
+        spec = {}
+    tmpl = spec.get('template') or {}
+    tmeta = tmpl.get('metadata') or {}
+    tlabels = tmeta.get('labels') or {}
+    errs += daemonset_selector(spec.get('selector'), tlabels)
     errs += labels('spec.template.metadata.labels', tlabels)
     errs += annotations('spec.template.metadata.annotations', tmeta.get('annotations'))
     pspec = tmpl.get('spec') or {}
@@ -204,14 +251,17 @@ def daemonset(ds):
     if pspec.get('activeDeadlineSeconds') is not None:
         errs.append(forbidden('spec.template.spec.activeDeadlineSeconds',
                               'activeDeadlineSeconds in DaemonSet is not Supported'))
-    us = (spec.get('updateStrategy') or {}).get('type')
-    if us not in ('RollingUpdate', 'OnDelete'):
-        errs.append(not_supported('spec.updateStrategy.type', us or '', ['OnDelete', 'RollingUpdate']))
+    errs += nonnegative('spec.minReadySeconds', spec.get('minReadySeconds'))
+    errs += update_strategy(spec.get('updateStrategy'))
+    errs += nonnegative('spec.revisionHistoryLimit', spec.get('revisionHistoryLimit'))
     return errs
 
 
 def daemonset_update(new, old):
-    errs = daemonset(new)
+    """The strategy's ValidateUpdate: ValidateDaemonSet, then ValidateDaemonSetUpdate (the
+    metadata update rules and the spec again), then the selector's immutability."""
+    errs = daemonset(new) + meta_update(new.get('metadata') or {}, old.get('metadata') or {})
+    errs += daemonset_spec(new)
     if json.dumps(new['spec'].get('selector'), sort_keys=True) != \
             json.dumps(old['spec'].get('selector'), sort_keys=True):
         errs.append(('FieldValueInvalid', 'spec.selector',
@@ -228,6 +278,9 @@ def default_container(c, pod):
         c['imagePullPolicy'] = 'Always' if tagged_latest else 'IfNotPresent'
     c.setdefault('terminationMessagePath', '/dev/termination-log')
     c.setdefault('terminationMessagePolicy', 'File')
+    for port in c.get('ports') or []:
+        if isinstance(port, dict) and not port.get('protocol'):
+            port['protocol'] = 'TCP'
     res = c.setdefault('resources', {})
     if not isinstance(res, dict):
         return
@@ -282,8 +335,80 @@ def namespace(ns):
     return object_meta(ns.get('metadata') or {}, False, dns1123_label)
 
 
+def meta_update(meta, old):
+    """ValidateObjectMetaAccessorUpdate: the UID is immutable (the name and namespace are
+    the URL's by now; a missing UID is the old one), then the labels and annotations."""
+    errs = []
+    uid = meta.get('uid')
+    if uid and uid != old.get('uid'):
+        errs.append(invalid('metadata.uid', uid, 'field is immutable'))
+    return errs + labels('metadata.labels', meta.get('labels')) + \
+        annotations('metadata.annotations', meta.get('annotations'))
+
+
+def update_common(new, old):
+    """rest.BeforeUpdate's validateCommonFields for every update: the new metadata
+    (ValidateObjectMetaAccessor; the name is the old one), then meta_update.  The
+    resource's own update rules run after it and check the metadata again, so a bad label
+    is a cause several times over (the message lists it once)."""
+    meta, ometa = new.get('metadata') or {}, old.get('metadata') or {}
+    return labels('metadata.labels', meta.get('labels')) + \
+        annotations('metadata.annotations', meta.get('annotations')) + meta_update(meta, ometa)
+
+
+EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute']
+
+
+def node_taints(taints):
+    """validateNodeTaints, called with the path metadata.taints as v1.26 does (not the
+    duplicate key/effect check)."""
+    errs = []
+    for i, t in enumerate(taints if isinstance(taints, list) else []):
+        t = t if isinstance(t, dict) else {}
+        path = 'metadata.taints[%d]' % i
+        errs += qualified_name(path + '.key', t.get('key') or '')
+        value = t.get('value') or ''
+        msgs = label_value_messages(value)
+        if msgs:
+            errs.append(invalid(path + '.value', value, ';'.join(msgs)))
+        effect = t.get('effect') or ''
+        if not effect:
+            errs.append(required(path + '.effect'))
+        elif effect not in EFFECTS:
+            errs.append(not_supported(path + '.effect', effect, EFFECTS))
+    return errs
+
+
+def pod_cidrs(spec):
+    """The internal PodCIDRs after conversion from v1: podCIDR wins when it differs."""
+    cidrs = list(spec.get('podCIDRs') or [])
+    one = spec.get('podCIDR') or ''
+    if one and (not cidrs or cidrs[0] != one):
+        cidrs = [one]
+    return cidrs
+
+
 def node(n):
-    return object_meta(n.get('metadata') or {}, False)
+    """ValidateNode (metadata and taints)."""
+    errs = object_meta(n.get('metadata') or {}, False)
+    spec = n.get('spec') if isinstance(n.get('spec'), dict) else {}
+    return errs + node_taints(spec.get('taints'))
+
+
+def node_update(new, old):
+    """ValidateNodeUpdate: podCIDRs and providerID may only be set once."""
+    errs = meta_update(new.get('metadata') or {}, old.get('metadata') or {})
+    spec = new.get('spec') if isinstance(new.get('spec'), dict) else {}
+    ospec = old.get('spec') or {}
+    old_cidrs, new_cidrs = pod_cidrs(ospec), pod_cidrs(spec)
+    change = forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid')
+    if old_cidrs and len(old_cidrs) != len(new_cidrs):
+        errs.append(change)
+    elif old_cidrs:
+        errs += [change for a, b in zip(old_cidrs, new_cidrs) if a != b]
+    if ospec.get('providerID') and ospec.get('providerID') != spec.get('providerID'):
+        errs.append(forbidden('spec.providerID', 'node updates may not change providerID except from "" to valid'))
+    return errs + node_taints(spec.get('taints'))
 
 
 def pod(p):

@@ -7,6 +7,7 @@ PATH).  Without it they are unpacked once from $KUBE_SHARED/bin/*.xz (default
 $top_srcdir/../shared/kube), checked against its SHA256SUMS, into a cache directory.
 Every port is chosen free at start, so several runs coexist on one machine."""
 
+import base64
 import ctypes
 import hashlib
 import os
@@ -127,6 +128,13 @@ def make_pki(d):
              '/CN=kube-apiserver', '-out', 'server.csr', cwd=d)
     _openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key',
              '-CAcreateserial', '-days', '30', '-extfile', 'srv.ext', '-out', 'server.crt', cwd=d)
+    # a client certificate of the admin group (the API server trusts the CA for clients)
+    with open(os.path.join(d, 'client.ext'), 'w') as f:
+        f.write('basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n')
+    _openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-subj',
+             '/O=system:masters/CN=realkube-cert-admin', '-out', 'client.csr', cwd=d)
+    _openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key',
+             '-CAcreateserial', '-days', '30', '-extfile', 'client.ext', '-out', 'client.crt', cwd=d)
     _openssl('genrsa', '-out', 'sa.key', '2048', cwd=d)
     _openssl('rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub', cwd=d)
     tokens = {u: secrets.token_hex(16) for u in ('admin', 'kcm', 'scheduler')}
@@ -151,6 +159,21 @@ def kubeconfig(path, url, cafile, user, token, namespace='default'):
     os.chmod(path, 0o600)
 
 
+def kubeconfig_cert(path, url, pki):
+    """A kubeconfig with the admin client certificate, key and CA embedded (-data)."""
+    def b64(name):
+        with open(os.path.join(pki, name), 'rb') as f:
+            return base64.b64encode(f.read()).decode()
+    with open(path, 'w') as f:
+        f.write('apiVersion: v1\nkind: Config\nclusters:\n- name: realkube\n  cluster:\n'
+                '    server: "%s"\n    certificate-authority-data: %s\nusers:\n- name: admin-cert\n'
+                '  user:\n    client-certificate-data: %s\n    client-key-data: %s\n'
+                'contexts:\n- name: admin-cert@realkube\n  context:\n    cluster: realkube\n'
+                '    user: admin-cert\n    namespace: default\ncurrent-context: admin-cert@realkube\n'
+                % (url, b64('ca.crt'), b64('client.crt'), b64('client.key')))
+    os.chmod(path, 0o600)
+
+
 class ControlPlane:
     def __init__(self, state_dir):
         self.dir = os.path.abspath(state_dir)
@@ -159,6 +182,7 @@ class ControlPlane:
         self.procs = []
         self.port = self.etcd_port = self.etcd_data = None
         self.tokens = {}
+        self.node_grace = NODE_GRACE
 
     @property
     def url(self):
@@ -210,7 +234,7 @@ class ControlPlane:
             '--use-service-account-credentials=false', '--controllers=' + CONTROLLERS,
             '--service-account-private-key-file=' + os.path.join(self.pki, 'sa.key'),
             '--root-ca-file=' + self.cafile, '--secure-port=0', '--profiling=false', '--v=1',
-            '--node-monitor-grace-period=%ds' % NODE_GRACE, '--node-monitor-period=2s'] + QPS)
+            '--node-monitor-grace-period=%ds' % self.node_grace, '--node-monitor-period=2s'] + QPS)
         self._spawn('kube-scheduler', [
             os.path.join(bindir, 'kube-scheduler'),
             '--kubeconfig=' + os.path.join(self.dir, 'scheduler.kubeconfig'),

@@ -4,8 +4,8 @@ kube-apiserver v1.26.0 (both with the same three nodes and etc/clyde/rbac.yaml);
 answers are compared by status code and, for Status objects, reason, details.causes and
 message (UIDs masked); for other answers the kind (and an access review's verdict).
 Prints `fidelity: N/M agree`, then TAP: at least 300 requests, the ratio is at least
-0.95 (a TODO until kube-sim gets there), and every case that disagrees is explained in
-tests/kube-sim/FIDELITY.md (its id appears there, in backquotes).
+0.95, and every case that disagrees is explained in tests/kube-sim/FIDELITY.md (its id
+appears there, in backquotes).
 FIDELITY_REPORT=FILE writes every disagreement as JSON lines."""
 
 import json
@@ -25,7 +25,6 @@ from kclient import Client  # noqa: E402
 TOP = os.environ.get('top_srcdir') or os.path.join(HERE, '..', '..')
 UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 THRESHOLD = 0.95
-TODO_BAR = True     # issue 13: kube-sim does not reach THRESHOLD yet
 
 
 def start(prog, state, args):
@@ -152,12 +151,8 @@ def run(sim, real):
     print('1..3')
     print('%s 1 - the corpus has at least 300 requests (%d)' % ('ok' if len(cases) >= 300 else 'not ok', len(cases)))
     ratio = agree / len(cases) if cases else 0
-    # Below the bar the line is a TAP TODO: counted as an expected failure (XFAIL) while
-    # kube-sim is being brought up to it, an unexpected pass (XPASS, an error) once it is,
-    # so this directive is removed then.
-    print('%s 2 - fidelity: %d/%d agree (%.3f >= %.2f)%s' % (
-        'ok' if ratio >= THRESHOLD else 'not ok', agree, len(cases), ratio, THRESHOLD,
-        ' # TODO kube-sim below the bar (tests/kube-sim/FIDELITY.md)' if TODO_BAR else ''))
+    print('%s 2 - fidelity: %d/%d agree (%.3f >= %.2f)' % (
+        'ok' if ratio >= THRESHOLD else 'not ok', agree, len(cases), ratio, THRESHOLD))
     print('%s 3 - every disagreement is explained in tests/kube-sim/FIDELITY.md' % ('not ok' if missing else 'ok'))
     for m in missing:
         print('#   not explained: `%s`' % m)

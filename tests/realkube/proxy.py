@@ -170,6 +170,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 e = apierrors.expired_continue()
                 self.send_plain(e.code, dumps(e.status))
                 return True
+            elif a == 'watch-expire' and verb == 'watch':
+                self.send_plain(200, apierrors.expired_watch_event(query))
+                return True
         return False
 
     def upstream(self, watch):

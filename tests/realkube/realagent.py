@@ -102,7 +102,8 @@ class Agent:
         for obj in node_specs:
             self.register(obj)
         for target in (self.kubelet.run, self.beat, self.poster):
-            threading.Thread(target=target, daemon=True).start()
+            if target != self.beat or self.heartbeat:
+                threading.Thread(target=target, daemon=True).start()
 
     def register(self, obj):
         """Creates the Node (status included, as a kubelet registers) and its Lease."""
@@ -283,6 +284,17 @@ class Agent:
         with self.log_lock:
             self.reqlog.append(json.dumps(rec, separators=(',', ':')))
 
+    def settle(self, query):
+        """kube-sim's GET /_sim/settle: until no proxied request is still to be logged."""
+        try:
+            timeout = float(query.get('timeout', ['10'])[0])
+        except ValueError:
+            return 400, {'error': 'timeout must be a number of seconds'}, 'application/json'
+        with self.inflight_cv:
+            self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=timeout)
+            n = self.inflight_n
+        return (200 if n == 0 else 504), {'inflight': n}, 'application/json'
+
     def admin(self, method, path, query, body):
         """kube-sim's admin API; Ready-state changes are heartbeats here."""
         parts = [p for p in path.split('/') if p][1:]
@@ -296,6 +308,8 @@ class Agent:
                 if out is None:
                     return 404, {'error': 'node %s not found' % parts[1]}, 'application/json'
                 return 200, out, 'application/json'
+            if parts == ['settle'] and method == 'GET':
+                return self.settle(query)
             return simadmin.handle(self, method, path, query, body)
         except RuntimeError as e:
             return 500, {'error': str(e)}, 'application/json'

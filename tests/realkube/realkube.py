@@ -3,13 +3,16 @@
 
 python3 realkube.py --state-dir DIR [--nodes N] [--zones Z] [--arch amd64=3,arm64=1]
     [--control-plane K] [--time-scale F] [--images-per-node 50] [--rbac-yaml FILE]...
+    [--no-heartbeats]
 Starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler (controlplane.py),
 applies the RBAC manifests (default etc/clyde/rbac.yaml), registers the nodes and plays
 their kubelets (realagent.py), and serves a fault-injecting proxy with kube-sim's /_sim/
 admin API (proxy.py).  Writes, as kube-sim does: DIR/url (the proxy), DIR/ca.crt,
 DIR/token (admin), DIR/kubeconfig (the ServiceAccount clyde-seed, a TokenRequest token,
 through the proxy), DIR/kubeconfig-sa-NAME, DIR/kubeconfig-admin; and DIR/api-url,
-DIR/kubeconfig-direct (admin) and DIR/kubeconfig-direct-sa, straight to the API server.  Prints
+DIR/kubeconfig-direct (admin), DIR/kubeconfig-direct-sa and DIR/kubeconfig-cert (a client
+certificate of system:masters), straight to the API server, and
+DIR/pids (each component's process id).  Prints
 `realkube ready https://127.0.0.1:PORT` once the nodes are Ready; runs until SIGTERM.
 Exit 69 when an asset (binary, etcd, openssl, xz) is missing, 1 when a part failed."""
 
@@ -52,6 +55,10 @@ def parse_args(argv):
                    help='as kube-sim: a 1.31 kubelet back-off, the cause only in events')
     p.add_argument('--kubelet-publish', choices=('change', 'sync'), default='change',
                    help='as kube-sim: sync writes pod status once per pod sync')
+    p.add_argument('--no-heartbeats', action='store_true',
+                   help='no node Lease renewals, and a node-monitor grace period of a day so the '
+                        'node-lifecycle controller never marks a node Unknown (bench/run at '
+                        'thousands of nodes: one Python agent cannot renew them all in time)')
     return p.parse_args(argv)
 
 
@@ -82,6 +89,8 @@ def write_files(d, cp, proxy_url, sa, sa_tok):
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-direct'), cp.url, ca, 'admin', admin_tok)
     # the ServiceAccount straight to the API server: HTTP/2 (the proxy speaks HTTP/1.1)
     controlplane.kubeconfig(os.path.join(d, 'kubeconfig-direct-sa'), cp.url, ca, name, sa_tok, ns)
+    # as kube-sim's: a client certificate (straight to the API server: the proxy ends TLS)
+    controlplane.kubeconfig_cert(os.path.join(d, 'kubeconfig-cert'), cp.url, cp.pki)
 
 
 def bring_up(opts, cp, stop):
@@ -96,14 +105,15 @@ def bring_up(opts, cp, stop):
     ns, _, name = opts.sa.rpartition(':')
     sa = (ns or 'default', name)
     sa_tok = apply.sa_token(admin, sa[0], sa[1])
-    agent = Agent(clients, opts, heartbeat=controlplane.NODE_GRACE / 4)
+    agent = Agent(clients, opts, heartbeat=None if opts.no_heartbeats else controlplane.NODE_GRACE / 4)
     agent.users = {cp.tokens['admin']: 'admin', sa_tok: 'system:serviceaccount:%s:%s' % sa}
     specs = nodemod.initial_nodes(opts.nodes, opts.zones, opts.arch, opts.control_plane,
                                   opts.images_per_node)
     agent.start(specs)
     names = [s['metadata']['name'] for s in specs]
-    if not agent.wait_schedulable(names, 60):
-        raise controlplane.SetupError('nodes did not become Ready and untainted in 60 s')
+    wait = max(60, len(names) // 20)
+    if not agent.wait_schedulable(names, wait):
+        raise controlplane.SetupError('nodes did not become Ready and untainted in %d s' % wait)
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     sctx.load_cert_chain(os.path.join(cp.pki, 'server.crt'), os.path.join(cp.pki, 'server.key'))
     sctx.set_alpn_protocols(['http/1.1'])
@@ -122,10 +132,14 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cp = controlplane.ControlPlane(opts.state_dir)
+    if opts.no_heartbeats:     # the node-lifecycle controller still lifts the not-ready taints
+        cp.node_grace = 24 * 3600
     agent = proxy = None
     t0 = time.monotonic()
     try:
         agent, proxy, url = bring_up(opts, cp, stop)
+        with open(os.path.join(opts.state_dir, 'pids'), 'w') as f:   # bench/run reads their CPU time
+            f.write(''.join('%s %d\n' % (name, p.pid) for name, p in cp.procs))
         print('realkube ready %s (%.1f s)' % (url, time.monotonic() - t0), flush=True)
         while not stop.wait(1.0):
             dead = cp.dead()

@@ -5,11 +5,13 @@ any one permission (one verb of one rule) taken away the run stops with exit 77,
 the missing permission, and leaves nothing behind: no label, no DaemonSet, no write
 other than the SelfSubjectAccessReviews it asks. A permission whose removal does not stop
 the run is reported as TODO (rbac.yaml grants more than a cycle uses).
-Every permission in make check too (a few seconds each)."""
+Every permission in make check too (a few seconds each). With CLYDE_TEST_BACKEND=real
+one control plane serves every case (Shared)."""
 
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rlib  # noqa: E402
@@ -100,8 +102,67 @@ def write(path, docs):
         f.write('\n---\n'.join(emit(d) for d in docs) + '\n')
 
 
-def run_case(d, name, rbac_file):
-    sim = rlib.Sim(os.path.join(d, name), nodes=6, zones=2, extra=['--rbac-yaml', rbac_file])
+class Shared:
+    """CLYDE_TEST_BACKEND=real: one control plane for every case (starting one costs ~10 s).
+    Each case applies its rbac.yaml to it the way a user would (create or replace, through
+    tests/realkube/apply.py) and waits until the authorizer has it; the cluster is reset
+    after a case that left something in it."""
+
+    def __init__(self, d, rbac_file):
+        sys.path.insert(0, os.path.join(rlib.srcdir(), 'tests', 'realkube'))
+        import apply
+        from kclient import Client
+        self.apply = apply
+        self.sim = rlib.Sim(os.path.join(d, 'real'), nodes=6, zones=2, extra=['--rbac-yaml', rbac_file])
+        self.sim.stop_case = lambda: None
+        with open(os.path.join(self.sim.dir, 'api-url')) as f:
+            self.client = Client(f.read().strip(), self.sim.token, os.path.join(self.sim.dir, 'ca.crt'))
+        self.dirty = False
+        self.last = None
+
+    def case(self, rbac_file, removed):
+        """Applies rbac_file; removed: (verb, resource, group, namespace, name) it takes
+        away, or None."""
+        if self.dirty:
+            self.sim.reset()
+        self.apply.apply_file(self.client, rbac_file)
+        if self.last and self.last != removed:
+            self.wait_for(self.last, True)      # the previous case's permission is back
+        if removed:
+            self.wait_for(removed, False)
+        self.last = removed
+        self.sim.admin('DELETE', 'log')
+        return self.sim
+
+    def wait_for(self, perm, allowed, seconds=5.0):
+        """Until a SubjectAccessReview for the ServiceAccount answers `allowed` for perm (the
+        RBAC authorizer reads roles from a watch cache, so a change shows after a moment);
+        another rule may still grant a removed permission, so after `seconds` the case
+        runs anyway, as it would on a fresh control plane."""
+        verb, resource, group, namespace, name = perm
+        attrs = {'verb': verb, 'resource': resource, 'group': group}
+        if namespace:
+            attrs['namespace'] = namespace
+        if name:
+            attrs['name'] = name
+        review = {'apiVersion': 'authorization.k8s.io/v1', 'kind': 'SubjectAccessReview',
+                  'spec': {'user': 'system:serviceaccount:default:' + SA, 'resourceAttributes': attrs,
+                           'groups': ['system:serviceaccounts', 'system:serviceaccounts:default',
+                                      'system:authenticated']}}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            out = self.client.call('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', review)
+            if bool(out.get('status', {}).get('allowed')) == allowed:
+                return
+            time.sleep(0.05)
+
+
+def run_case(d, name, rbac_file, shared=None, removed=None):
+    if shared is None:
+        sim = rlib.Sim(os.path.join(d, name), nodes=6, zones=2, extra=['--rbac-yaml', rbac_file])
+        sim.stop_case = sim.stop
+    else:
+        sim = shared.case(rbac_file, removed)
     # The pull secret rbac.yaml names (its placeholder) and registry resolution, which
     # reads it: images on a loopback port where nothing listens, so resolution falls back
     # to tag pulls at once and reaches no registry outside the machine.
@@ -111,6 +172,8 @@ def run_case(d, name, rbac_file):
                              'registry': {'resolve': 'yes', 'timeout': '2s'}})
     kc = os.path.join(sim.dir, 'kubeconfig-sa-' + SA)
     p = ws.run(kubeconfig=kc, timeout=180)
+    if shared is not None:
+        shared.dirty = bool(writes(sim)) or p.returncode == 0
     return sim, ws, p
 
 
@@ -134,19 +197,24 @@ def main():
     except (OSError, ValueError) as e:
         tap.bail('cannot read %s: %s' % (rbac, e))
     d = rlib.workdir('rbac')
+    shared = Shared(d, rbac) if os.environ.get('CLYDE_TEST_BACKEND') == 'real' else None
 
-    sim, ws, p = run_case(d, 'shipped', rbac)
+    sim, ws, p = run_case(d, 'shipped', rbac, shared)
     tap.is_eq(p.returncode, 0, 'shipped rbac.yaml: a full cycle passes',)
     problems = rlib.converged(ws, rlib.expected_target(ws.sim))
     tap.ok(not problems, 'shipped rbac.yaml: converged', '\n'.join(problems) + p.stdout[-1500:])
-    sim.stop()
+    sim.stop_case()
 
     perms = permissions(docs)
     tap.ok(len(perms) >= 10, 'rbac.yaml grants %d permissions' % len(perms))
     for di, ri, verb, res, desc in perms:
         path = os.path.join(d, 'rbac-without-%s-%s.yaml' % (verb, res))
         write(path, without(docs, di, ri, verb, res))
-        sim, ws, p = run_case(d, 'no-%s-%s' % (verb, res), path)
+        rule = docs[di]['rules'][ri]
+        removed = (verb, res, (rule.get('apiGroups') or [''])[0],
+                   docs[di]['metadata'].get('namespace') or ('default' if docs[di]['kind'] == 'Role' else ''),
+                   (rule.get('resourceNames') or [''])[0])
+        sim, ws, p = run_case(d, 'no-%s-%s' % (verb, res), path, shared, removed)
         text = p.stdout + p.stderr
         name = 'without %s' % desc
         if p.returncode == 0:
@@ -154,7 +222,7 @@ def main():
             print('not ok %d - %s: the run still passes # TODO rbac.yaml grants more than a '
                   'cycle uses' % (tap.n + 1, name), flush=True)
             tap.n += 1
-            sim.stop()
+            sim.stop_case()
             continue
         tap.is_eq(p.returncode, rlib.EXIT_NOPERM, '%s: exit 77' % name)
         named = re.search(r'\b%s\b.*\b%s\b' % (verb, res), text) or \
@@ -171,7 +239,7 @@ def main():
         w = writes(sim)
         tap.ok(not w, '%s: no write reached the cluster' % name,
                '\n'.join('%s %s %s' % (r['method'], r['path'], r['status']) for r in w[:10]))
-        sim.stop()
+        sim.stop_case()
     tap.exit()
 
 
