@@ -129,7 +129,7 @@ def platform_matches(rule, node):
 def pull_kind(rule, node):
     """The pull outcome a rule gives on node: its behaviour, or 'platform-mismatch'."""
     kind = rule.get('behaviour', 'ok')
-    if kind in ('ok', 'slow') and not platform_matches(rule, node):
+    if kind in ('ok', 'slow', 'crash') and not platform_matches(rule, node):
         return 'platform-mismatch'
     return kind
 

@@ -214,6 +214,15 @@ class Agent:
             new = self.client.call('PATCH', '/api/v1/nodes/' + name, patch, PATCH_MERGE)
         return self.store._apply('nodes', 'MODIFIED', new)
 
+    def set_allocatable(self, name, alloc):
+        """status.allocatable as a kubelet reports it (a merge patch of the node's status)."""
+        if self.store.get('nodes', '', name) is None:
+            return None
+        with self.lock:
+            new = self.client.call('PATCH', '/api/v1/nodes/%s/status' % name,
+                                   {'status': {'allocatable': alloc}}, PATCH_MERGE)
+        return self.store._apply('nodes', 'MODIFIED', new)
+
     def add_node(self, spec):
         with self.lock:
             index = len(self.state) + 1
