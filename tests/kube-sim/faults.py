@@ -103,6 +103,8 @@ class ImageRules:
             r['seconds'] = float(rule.get('seconds', 30))
         if b == 'crash':
             r['exit_code'] = int(rule.get('exit_code', 1))
+            if rule.get('crash_platforms') is not None:
+                r['crash_platforms'] = images.check_platforms(rule['crash_platforms'], RuleError)
         if rule.get('size'):
             r['size'] = int(rule['size'])
         if rule.get('platforms') is not None:

@@ -276,7 +276,8 @@ class Kubelet:
         if present and s.policy != 'Always':
             self.event(ps, s, 'Normal', 'Pulled',
                        'Container image "%s" already present on machine' % s.image)
-            self.container_started(ps, s, ref, self.sim.image_rules.lookup(ref))
+            rule = self.sim.image_rules.lookup(ref)
+            self.container_started(ps, s, ref, rule if images.pull_kind(rule, node.obj) == 'crash' else None)
             return False
         if s.policy == 'Never':
             s.state, s.reason = 'backoff', 'ErrImageNeverPull'
@@ -314,7 +315,7 @@ class Kubelet:
                        'Successfully pulled image "%s" in %.3fs (%.3fs including waiting). '
                        'Image size: %d bytes.' % (s.image, took, took,
                                                   rule.get('size') or images.size_of(ref)))
-            self.container_started(ps, s, ref, rule)
+            self.container_started(ps, s, ref, rule if kind == 'crash' else None)
             return
         msg = {'not-found': images.not_found_message, 'unauthorized': images.unauthorized_message,
                'registry-unavailable': images.unavailable_message,
@@ -340,14 +341,15 @@ class Kubelet:
         self.dirty_nodes.setdefault(node.meta['name'], []).append(
             (ref, rule.get('size') or images.size_of(ref)))
 
-    def container_started(self, ps, s, ref, rule=None):
+    def container_started(self, ps, s, ref, crash=None):
+        """crash: the image rule when the container exits non-zero on this node."""
         s.image_id = ref.image_id()
         s.state, s.reason, s.message = 'done', None, None
         s.finished = rfc3339()
         self.event(ps, s, 'Normal', 'Created', 'Created container %s' % s.name)
         self.event(ps, s, 'Normal', 'Started', 'Started container %s' % s.name)
-        if (rule or {}).get('behaviour') == 'crash':
-            self.crashed(ps, s, rule)
+        if crash is not None:
+            self.crashed(ps, s, crash)
 
     def crashed(self, ps, s, rule):
         """The container ran and exited non-zero (state.terminated reason Error: kubectl's
