@@ -23,6 +23,10 @@
  * at most 10 s), far below pull_timeout. */
 #define UNSCHEDULABLE_GRACE_S 15
 
+/* A kubelet writes a pod's status and its events on separate paths: the Failed event
+ * with a back-off's cause may come after the status. Look again this much later. */
+#define CAUSE_RETRY_S 2
+
 struct verify {
         struct machine *m;
         struct tracker_run *run;
@@ -35,6 +39,7 @@ struct verify {
         bool dirty;
         char *suspect; /* node whose puller pod disappeared: look at it now */
         struct verify_causes causes; /* back-offs without a cause, to read in events */
+        int64_t causes_due;          /* when to read them: 0 at once, else a retry time */
         uint8_t *has_pod; /* per result: a puller pod for its node and batch was seen */
         int64_t *unsched_since; /* per result: when its pod was first seen unschedulable, 0 */
         char *resource_version;
@@ -135,8 +140,12 @@ static void observe_container(struct verify *v, const struct kube_pod *p, size_t
                 return;
         /* A 1.26-1.31 kubelet's back-off has its cause only in the pod's events: read
          * them once this watch or list has returned (resolve_causes()). */
-        if (verify_cause_wanted(c, res) && verify_causes_add(&v->causes, p->uid, node, (size_t) i, c) >= 0)
+        size_t queued = v->causes.n;
+        if (verify_cause_wanted(c, res) && verify_causes_add(&v->causes, p->uid, node, (size_t) i, c) >= 0) {
+                if (v->causes.n > queued)
+                        v->causes_due = 0;
                 return;
+        }
         classify_pull(v, res, c->image_id, c->reason, c->message, &digest);
 }
 
@@ -336,22 +345,25 @@ static int on_event(const struct kube_event *e, void *userdata) {
                 v->suspect = strdup(e->pod->node_name);
                 return -ECANCELED;
         }
-        return v->waiting == 0 || stage_run_due(v->m) || v->causes.n > 0 ? -ECANCELED : 0;
+        return v->waiting == 0 || stage_run_due(v->m) || (v->causes.n > 0 && v->causes_due == 0) ? -ECANCELED : 0;
 }
 
-/* Reads the causes the statuses lacked from the pods' events, and classifies by them. */
+/* Reads the causes the statuses lacked from the pods' events, and classifies by them.
+ * One whose event is not there yet is looked up again CAUSE_RETRY_S later. */
 static void resolve_causes(struct verify *v) {
-        for (size_t i = 0; i < v->causes.n; i++) {
+        for (size_t i = v->causes.n; i-- > 0;) {
                 const struct verify_cause *q = &v->causes.items[i];
                 struct tracker_result *res = tracker_result_find(v->run, q->node, q->image);
                 _cleanup_(freep) char *msg = NULL, *digest = NULL;
 
-                if (!res || res->state != TRACKER_STATE_WAITING ||
+                if (res && res->state == TRACKER_STATE_WAITING &&
                     verify_pull_cause(v->m, q->pod_uid, q->container, &msg) < 0)
                         continue;
-                classify_pull(v, res, NULL, q->reason, msg, &digest);
+                if (res && res->state == TRACKER_STATE_WAITING)
+                        classify_pull(v, res, NULL, q->reason, msg, &digest);
+                verify_causes_drop(&v->causes, i);
         }
-        verify_causes_done(&v->causes);
+        v->causes_due = v->causes.n > 0 ? now_seconds() + CAUSE_RETRY_S : 0;
 }
 
 static const char *const pod_label_keys[] = { CLYDE_BATCH_LABEL };
@@ -483,7 +495,7 @@ static int verify_loop(struct verify *v, const char *selector) {
                                 return r;
                         continue;
                 }
-                if (v->causes.n > 0) {
+                if (v->causes.n > 0 && now >= v->causes_due) {
                         resolve_causes(v);
                         continue;
                 }
@@ -519,6 +531,8 @@ static int verify_loop(struct verify *v, const char *selector) {
                 wait_s = MIN(left, stage_run_pending(v->m) ? 1 : (int64_t) stage_run_look_in(v->m));
                 if (unsched >= 0)
                         wait_s = MIN(wait_s, MAX(unsched, 1));
+                if (v->causes.n > 0)
+                        wait_s = MIN(wait_s, MAX(v->causes_due - now, 1));
                 r = watch_pods(v, selector, (unsigned) wait_s);
                 if (r == -ESTALE || (r < 0 && r != -EACCES)) {
                         if (r != -ESTALE)

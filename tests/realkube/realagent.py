@@ -298,6 +298,16 @@ class Agent:
         if path.startswith(('/_sim/log', '/_sim/stats')):
             with self.inflight_cv:
                 self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=2.0)
+        if parts == ['settle'] and method == 'GET':
+            # kube-sim's /_sim/settle over this agent's count of proxied requests in flight
+            try:
+                timeout = float(query.get('timeout', ['10'])[0])
+            except ValueError:
+                return 400, {'error': 'timeout must be a number of seconds'}, 'application/json'
+            with self.inflight_cv:
+                self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=timeout)
+                n = self.inflight_n
+            return (200 if n == 0 else 504), {'inflight': n}, 'application/json'
         try:
             if len(parts) == 3 and parts[0] == 'nodes' and parts[2] in simadmin.READY \
                     and method == 'POST':
