@@ -157,7 +157,8 @@ class Controllers:
             if self.store.data['resourcequotas']:
                 for ns in {ns for ns, _ in self.store.data['resourcequotas']}:
                     admission.refresh_quota_status(self.store, ns)
-            if names is not None and not names and not self.scheduler.due(time.monotonic()):
+            if names is not None and not names and not self.scheduler.todo and \
+                    not self.scheduler.due(time.monotonic()):
                 self.seen = self.store.change_count
                 return          # an idle cluster of 10,000 pods costs nothing
             if names is None or (names and not self.sync_nodes(names)):
@@ -350,6 +351,7 @@ class Controllers:
         st['failures'] = 0
         pod['status']['qosClass'] = qos_class(pod['spec'])
         entry = self.store.create('pods', pod)
+        self.scheduler.note(entry)
         self.sim.controller_event(ds.obj, 'Normal', 'SuccessfulCreate', 'Created pod: %s' % pod['metadata']['name'],
                                   'daemonset-controller')
         admission.refresh_quota_status(self.store, meta['namespace'])

@@ -150,12 +150,25 @@ class Scheduler:
     def __init__(self, store, sim):
         self.store = store
         self.sim = sim
-        self.queue = {}     # pod uid -> {'attempts', 'retry_at', 'node', 'moved'}
+        self.queue = {}     # pod uid -> {'attempts', 'retry_at', 'node', 'moved', 'pod'}
+        self.todo = set()   # (ns, name) of pods created since the last look
+        self.full = True    # look at every pod (at start, after history was compacted)
         self.instance = 'default-scheduler-%s' % (socket.gethostname() or 'kube-sim')
 
+    def note(self, entry):
+        """A pod was created: look at it on the next run_once()."""
+        self.todo.add((entry.meta['namespace'], entry.meta['name']))
+
     def pending(self):
-        return [p for p in self.store.values('pods')
-                if not p.obj['spec'].get('nodeName') and not p.meta.get('deletionTimestamp')]
+        """Pods not bound yet: the ones created since the last look and those waiting
+        (every pod after a full resync), so that a cluster of 10,000 bound pods costs nothing."""
+        if self.full:
+            cands = self.store.values('pods')
+        else:
+            keys = self.todo | {q['pod'] for q in self.queue.values()}
+            cands = [e for e in (self.store.get('pods', ns, name) for ns, name in keys) if e is not None]
+        self.full, self.todo = False, set()
+        return [p for p in cands if not p.obj['spec'].get('nodeName') and not p.meta.get('deletionTimestamp')]
 
     def due(self, now):
         return any(q['moved'] and q['retry_at'] <= now for q in self.queue.values())
@@ -164,6 +177,10 @@ class Scheduler:
         """Store changes since the last look (None: unknown, all of them): a pod waiting for
         a node whose node or other pods changed may fit now (its own updates and events do
         not count, as the real queue's cluster events do not)."""
+        if events is None:
+            self.full = True
+        else:
+            self.todo.update((ev.ns, ev.name) for ev in events if ev.res == 'pods' and ev.type == 'ADDED')
         if not self.queue:
             return
         names = None

@@ -252,3 +252,14 @@ class SchedulerTest(unittest.TestCase):
                          "found for incoming pod, 1 Preemption is not helpful for scheduling..")
         self.assertTrue(scheduler.fit_error({'preemptionPolicy': 'Never'}, 1, statuses, ['n2']).endswith(
             'preemption: not eligible due to preemptionPolicy=Never..'))
+
+    def test_bare_pod_is_scheduled(self):
+        """A pod created through the API without nodeName or affinity is bound too."""
+        self.c.controllers.reconcile()
+        pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'bare', 'namespace': 'default'},
+               'spec': {'containers': [{'name': 'c', 'image': 'nginx:1.27'}]}}
+        req = api.Request(RESOURCES['pods'], 'default', '', '', {}, simtest.json.dumps(pod).encode())
+        self.assertEqual(api.do_create(self.c, req)[0], 201)
+        self.c.controllers.reconcile()
+        self.assertIn(self.c.store.get('pods', 'default', 'bare').obj['spec'].get('nodeName'),
+                      ['node-0001', 'node-0002', 'node-0003', 'node-0004'])
