@@ -214,11 +214,13 @@ static bool init_crashed(struct verify *v, const char *node, const struct kube_c
         return true;
 }
 
-/* The helper init container failing means none of the pod's images can come. */
-static void observe_init(struct verify *v, const char *node, size_t b, const struct kube_container *c) {
+/* The helper init container failing means none of the pod's images can come. An init
+ * container killed because its pod is being deleted is no failure of the helper. */
+static void observe_init(struct verify *v, const char *node, size_t b, const struct kube_container *c,
+                         bool deleting) {
         enum pull_verdict pv = pull_classify(c->image_id, c->reason, c->message);
 
-        if (init_crashed(v, node, c))
+        if (!deleting && init_crashed(v, node, c))
                 return;
         /* The helper has no variant for the node: none of the pod's images can run. */
         if (pv != PULL_FAILED && pv != PULL_NOT_APPLICABLE)
@@ -312,7 +314,7 @@ static void observe_pod(struct verify *v, const struct kube_pod *p) {
         if (!p->node_name)
                 return;
         for (size_t i = 0; i < p->n_init_containers; i++)
-                observe_init(v, p->node_name, b, &p->init_containers[i]);
+                observe_init(v, p->node_name, b, &p->init_containers[i], p->deleting);
         for (size_t i = 0; i < p->n_containers; i++)
                 observe_container(v, p, b, &p->containers[i]);
 }
