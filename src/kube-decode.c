@@ -310,6 +310,9 @@ void kube_pod_done(struct kube_pod *p) {
         free(p->namespace);
         free(p->uid);
         free(p->node_name);
+        free(p->target_node);
+        free(p->sched_reason);
+        free(p->sched_message);
         free(p->owner_ds);
         free(p->phase);
         free(p->resource_version);
@@ -417,7 +420,8 @@ static int pod_fill(json_object *o, const char *const *keys, size_t n_keys, stru
             containers_decode(get_type(status, "initContainerStatuses", json_type_array),
                               &p->init_containers, &p->n_init_containers) < 0 ||
             containers_decode(get_type(status, "containerStatuses", json_type_array),
-                              &p->containers, &p->n_containers) < 0)
+                              &p->containers, &p->n_containers) < 0 ||
+            kube_decode_pod_scheduling(o, p) < 0)
                 return -ENOMEM;
         return 0;
 }

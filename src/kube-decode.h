@@ -43,6 +43,10 @@ struct kube_pod {
         char *namespace;
         char *uid;
         char *node_name;     /* spec.nodeName, NULL when unscheduled */
+        char *target_node;   /* node_name, else the node a DaemonSet pod's affinity pins */
+        bool unschedulable;  /* condition PodScheduled=False (the scheduler found no room) */
+        char *sched_reason;  /* its reason ("Unschedulable") and message, NULL when none */
+        char *sched_message;
         char *owner_ds;      /* name of the owning DaemonSet, NULL when none */
         char *phase;         /* status.phase */
         char *resource_version;
@@ -98,6 +102,11 @@ int kube_decode_node(json_object *o, const struct kube_node_filter *f, struct no
  * -EBADMSG (no name), -ENOMEM. */
 int kube_decode_pod(json_object *o, const char *const *label_keys, size_t n_label_keys,
                     struct kube_pod *ret);
+
+/* Fills p's target_node, unschedulable, sched_reason and sched_message from pod JSON o
+ * (called by kube_decode_pod()). target_node: spec.nodeName, else the value of a single
+ * required node-affinity term `matchFields metadata.name In [x]`. Returns 0 or -ENOMEM. */
+int kube_decode_pod_scheduling(json_object *o, struct kube_pod *p);
 
 /* Decodes a DaemonSet; label_key (may be NULL) names the label for ret->run_label. */
 int kube_decode_daemonset(json_object *o, const char *label_key, struct kube_daemonset *ret);

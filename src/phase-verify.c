@@ -17,6 +17,16 @@
 #include "util.h"
 #include "verify-events.h"
 
+/* A puller pod the scheduler finds no room for (the node at its pod capacity, too little
+ * cpu or memory) fails its seeder's run after this long: long enough for one of our own
+ * pods that is going away to free its slot and for the scheduler's retry (its back-off is
+ * at most 10 s), far below pull_timeout. */
+#define UNSCHEDULABLE_GRACE_S 15
+
+/* A kubelet writes a pod's status and its events on separate paths: the Failed event
+ * with a back-off's cause may come after the status. Look again this much later. */
+#define CAUSE_RETRY_S 2
+
 struct verify {
         struct machine *m;
         struct tracker_run *run;
@@ -29,7 +39,9 @@ struct verify {
         bool dirty;
         char *suspect; /* node whose puller pod disappeared: look at it now */
         struct verify_causes causes; /* back-offs without a cause, to read in events */
+        int64_t causes_due;          /* when to read them: 0 at once, else a retry time */
         uint8_t *has_pod; /* per result: a puller pod for its node and batch was seen */
+        int64_t *unsched_since; /* per result: when its pod was first seen unschedulable, 0 */
         char *resource_version;
 };
 
@@ -42,6 +54,7 @@ static void verify_done(struct verify *v) {
         free(v->resource_version);
         verify_causes_done(&v->causes);
         free(v->has_pod);
+        free(v->unsched_since);
 }
 
 /* Container names of every batch, as manifest_build() gave them. */
@@ -54,7 +67,8 @@ static int verify_init(struct verify *v, struct machine *m) {
         v->names = calloc(v->n_batches + 1, sizeof(char **));
         v->first = calloc(v->n_batches + 1, sizeof(size_t));
         v->has_pod = calloc(run->n_results + 1, 1);
-        if (!v->names || !v->first || !v->has_pod)
+        v->unsched_since = calloc(run->n_results + 1, sizeof(int64_t));
+        if (!v->names || !v->first || !v->has_pod || !v->unsched_since)
                 return -ENOMEM;
         for (size_t b = 0; b < v->n_batches; b++) {
                 size_t first, n;
@@ -126,8 +140,12 @@ static void observe_container(struct verify *v, const struct kube_pod *p, size_t
                 return;
         /* A 1.26-1.31 kubelet's back-off has its cause only in the pod's events: read
          * them once this watch or list has returned (resolve_causes()). */
-        if (verify_cause_wanted(c, res) && verify_causes_add(&v->causes, p->uid, node, (size_t) i, c) >= 0)
+        size_t queued = v->causes.n;
+        if (verify_cause_wanted(c, res) && verify_causes_add(&v->causes, p->uid, node, (size_t) i, c) >= 0) {
+                if (v->causes.n > queued)
+                        v->causes_due = 0;
                 return;
+        }
         classify_pull(v, res, c->image_id, c->reason, c->message, &digest);
 }
 
@@ -157,10 +175,53 @@ static void classify_pull(struct verify *v, struct tracker_result *res, const ch
         }
 }
 
-/* The helper init container failing means none of the pod's images can come. */
-static void observe_init(struct verify *v, const char *node, size_t b, const struct kube_container *c) {
+/* The seeder cannot run a puller pod this run: each of its waiting results fails with
+ * reason. It stays a seeder (what it holds is still there); the next run tries again. */
+static void fail_node(struct verify *v, const char *node, const char *reason, const char *message) {
+        _cleanup_(freep) char *n = strdup(node), *r = strdup(reason), *msg = message ? strdup(message) : NULL;
+        bool logged = false;
+
+        if (!n || !r || (message && !msg))
+                return;
+        for (size_t j = 0; j < v->run->n_results; j++) {
+                struct tracker_result *res = &v->run->results[j];
+                if (res->state != TRACKER_STATE_WAITING || !streq(res->node, n))
+                        continue;
+                if (!logged)
+                        log_fields(LOG_WARNING, &(struct log_fields) { .node = n },
+                                   "node '%s' cannot run a puller pod this run: %s: %s; it stays a seeder", n, r,
+                                   strempty(msg));
+                logged = true;
+                settle(v, res, TRACKER_STATE_FAILED, NULL, r, msg);
+        }
+}
+
+/* An init container that exits non-zero or crash-loops (the helper cannot run there). */
+static bool init_crashed(struct verify *v, const char *node, const struct kube_container *c) {
+        _cleanup_(freep) char *msg = NULL;
+        char why[64];
+        int r;
+
+        if (!pull_init_failed(c->state == KUBE_CONTAINER_TERMINATED, c->exit_code, c->reason, why, sizeof(why)))
+                return false;
+        if (c->state == KUBE_CONTAINER_TERMINATED)
+                r = asprintf(&msg, "init container '%s' (%s) exited with code %d%s%s", c->name, strempty(c->image),
+                             c->exit_code, c->message ? ": " : "", strempty(c->message));
+        else
+                r = asprintf(&msg, "init container '%s' (%s) cannot start: %s", c->name, strempty(c->image),
+                             strempty(c->message));
+        fail_node(v, node, why, r < 0 ? NULL : msg);
+        return true;
+}
+
+/* The helper init container failing means none of the pod's images can come. An init
+ * container killed because its pod is being deleted is no failure of the helper. */
+static void observe_init(struct verify *v, const char *node, size_t b, const struct kube_container *c,
+                         bool deleting) {
         enum pull_verdict pv = pull_classify(c->image_id, c->reason, c->message);
 
+        if (!deleting && init_crashed(v, node, c))
+                return;
         /* The helper has no variant for the node: none of the pod's images can run. */
         if (pv != PULL_FAILED && pv != PULL_NOT_APPLICABLE)
                 return;
@@ -195,18 +256,65 @@ static void fail_uncreated(void *userdata, const char *node, size_t b, const cha
         }
 }
 
+/* A pod not bound yet: unschedulable for UNSCHEDULABLE_GRACE_S fails its node
+ * (check_unschedulable()); its reason is kept meanwhile. A bound one clears the clock. */
+static void note_scheduling(struct verify *v, const struct kube_pod *p, size_t b) {
+        int64_t now = now_seconds();
+        const char *reason = p->sched_reason ?: "Unschedulable";
+
+        for (size_t i = 0; b < v->n_batches && v->names[b][i]; i++) {
+                struct tracker_result *res = tracker_result_find(v->run, p->target_node, v->first[b] + i);
+                size_t k;
+
+                if (!res || res->state != TRACKER_STATE_WAITING)
+                        continue;
+                k = (size_t) (res - v->run->results);
+                if (p->node_name || !p->unschedulable) {
+                        v->unsched_since[k] = 0;
+                        continue;
+                }
+                if (v->unsched_since[k] == 0)
+                        v->unsched_since[k] = now;
+                if (!streq_ptr(res->reason, reason) || !streq_ptr(res->message, p->sched_message))
+                        (void) tracker_result_set(v->run, res->node, res->image, TRACKER_STATE_WAITING, NULL, reason,
+                                                  p->sched_message);
+        }
+}
+
+/* Fails the nodes unschedulable for UNSCHEDULABLE_GRACE_S. Returns the seconds until the
+ * next may be due, or -1 when none waits. */
+static int64_t check_unschedulable(struct verify *v) {
+        int64_t now = now_seconds(), next = -1;
+
+        for (size_t k = 0; k < v->run->n_results; k++) {
+                struct tracker_result *res = &v->run->results[k];
+                int64_t due = v->unsched_since[k] + UNSCHEDULABLE_GRACE_S;
+
+                if (v->unsched_since[k] == 0 || res->state != TRACKER_STATE_WAITING)
+                        continue;
+                if (due <= now)
+                        fail_node(v, res->node, res->reason ?: "Unschedulable", res->message);
+                else if (next < 0 || due - now < next)
+                        next = due - now;
+        }
+        return next;
+}
+
 static void observe_pod(struct verify *v, const struct kube_pod *p) {
         char *end;
         unsigned long b;
 
-        if (!p->node_name || p->n_label_values < 1 || !p->label_values[0])
+        if (!p->target_node || p->n_label_values < 1 || !p->label_values[0])
                 return;
         b = strtoul(p->label_values[0], &end, 10);
         if (*end)
                 return;
-        note_pod(v, p->node_name, b);
+        note_pod(v, p->target_node, b);
+        note_scheduling(v, p, b);
+        if (!p->node_name)
+                return;
         for (size_t i = 0; i < p->n_init_containers; i++)
-                observe_init(v, p->node_name, b, &p->init_containers[i]);
+                observe_init(v, p->node_name, b, &p->init_containers[i], p->deleting);
         for (size_t i = 0; i < p->n_containers; i++)
                 observe_container(v, p, b, &p->containers[i]);
 }
@@ -239,22 +347,25 @@ static int on_event(const struct kube_event *e, void *userdata) {
                 v->suspect = strdup(e->pod->node_name);
                 return -ECANCELED;
         }
-        return v->waiting == 0 || stage_run_due(v->m) || v->causes.n > 0 ? -ECANCELED : 0;
+        return v->waiting == 0 || stage_run_due(v->m) || (v->causes.n > 0 && v->causes_due == 0) ? -ECANCELED : 0;
 }
 
-/* Reads the causes the statuses lacked from the pods' events, and classifies by them. */
+/* Reads the causes the statuses lacked from the pods' events, and classifies by them.
+ * One whose event is not there yet is looked up again CAUSE_RETRY_S later. */
 static void resolve_causes(struct verify *v) {
-        for (size_t i = 0; i < v->causes.n; i++) {
+        for (size_t i = v->causes.n; i-- > 0;) {
                 const struct verify_cause *q = &v->causes.items[i];
                 struct tracker_result *res = tracker_result_find(v->run, q->node, q->image);
                 _cleanup_(freep) char *msg = NULL, *digest = NULL;
 
-                if (!res || res->state != TRACKER_STATE_WAITING ||
+                if (res && res->state == TRACKER_STATE_WAITING &&
                     verify_pull_cause(v->m, q->pod_uid, q->container, &msg) < 0)
                         continue;
-                classify_pull(v, res, NULL, q->reason, msg, &digest);
+                if (res && res->state == TRACKER_STATE_WAITING)
+                        classify_pull(v, res, NULL, q->reason, msg, &digest);
+                verify_causes_drop(&v->causes, i);
         }
-        verify_causes_done(&v->causes);
+        v->causes_due = v->causes.n > 0 ? now_seconds() + CAUSE_RETRY_S : 0;
 }
 
 static const char *const pod_label_keys[] = { CLYDE_BATCH_LABEL };
@@ -364,7 +475,7 @@ static void record_digests(struct machine *m) {
 
 static int verify_loop(struct verify *v, const char *selector) {
         const struct config *c = v->m->config;
-        int64_t last_check = now_seconds();
+        int64_t last_check = now_seconds(), unsched, wait_s;
         int r;
 
         r = list_pods(v, selector);
@@ -386,7 +497,7 @@ static int verify_loop(struct verify *v, const char *selector) {
                                 return r;
                         continue;
                 }
-                if (v->causes.n > 0) {
+                if (v->causes.n > 0 && now >= v->causes_due) {
                         resolve_causes(v);
                         continue;
                 }
@@ -415,10 +526,16 @@ static int verify_loop(struct verify *v, const char *selector) {
                 r = stage_run_look(v->m, fail_uncreated, v);
                 if (r < 0)
                         return r;
+                unsched = check_unschedulable(v);
                 if (v->dirty || stage_run_due(v->m))
                         continue;
                 /* A batch done somewhere: come back soon to start the next one there. */
-                r = watch_pods(v, selector, (unsigned) MIN(left, stage_run_pending(v->m) ? 1 : stage_run_look_in(v->m)));
+                wait_s = MIN(left, stage_run_pending(v->m) ? 1 : (int64_t) stage_run_look_in(v->m));
+                if (unsched >= 0)
+                        wait_s = MIN(wait_s, MAX(unsched, 1));
+                if (v->causes.n > 0)
+                        wait_s = MIN(wait_s, MAX(v->causes_due - now, 1));
+                r = watch_pods(v, selector, (unsigned) wait_s);
                 if (r == -ESTALE || (r < 0 && r != -EACCES)) {
                         if (r != -ESTALE)
                                 log_warning("watching pods failed (%s), listing again", machine_api_error(v->m, r));

@@ -2,6 +2,7 @@
 #include "pullstate.h"
 
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "macro.h"
@@ -106,4 +107,20 @@ enum pull_verdict pull_classify(const char *image_id, const char *reason, const 
             pull_error_is_permanent(message))
                 return PULL_FAILED;
         return PULL_WAITING;
+}
+
+bool pull_init_failed(bool terminated, int exit_code, const char *reason, char *ret, size_t n) {
+        static const char *const waiting[] = { "CrashLoopBackOff", "RunContainerError" };
+        bool failed = terminated && exit_code != 0;
+
+        for (size_t i = 0; !terminated && !isempty(reason) && i < ELEMENTSOF(waiting); i++)
+                failed = failed || streq(reason, waiting[i]);
+        if (!failed)
+                return false;
+        /* As kubectl names it: the terminated reason, else the exit code. */
+        if (!isempty(reason))
+                (void) snprintf(ret, n, "Init:%s", reason);
+        else
+                (void) snprintf(ret, n, "Init:ExitCode:%d", exit_code);
+        return true;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum pull_verdict {
         PULL_WAITING, /* not there yet, may still come */
@@ -47,3 +48,10 @@ bool pull_event_is_cause(const char *reason, const char *message);
 /* True when an Event's involvedObject.fieldPath names the container (init or regular):
  * "spec.containers{name}" or "spec.initContainers{name}". */
 bool pull_event_for_container(const char *field_path, const char *container);
+
+/* Whether an init container's status says it cannot complete on its node: it exited
+ * non-zero (terminated), or waits in CrashLoopBackOff or RunContainerError. Then writes the
+ * reason as kubectl shows it ("Init:Error", "Init:ExitCode:2", "Init:CrashLoopBackOff")
+ * into ret (n bytes, truncated). terminated: state.terminated (else reason is the waiting
+ * reason); exit_code: its exitCode. */
+bool pull_init_failed(bool terminated, int exit_code, const char *reason, char *ret, size_t n);

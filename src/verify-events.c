@@ -41,6 +41,16 @@ void verify_causes_done(struct verify_causes *q) {
         *q = (struct verify_causes) {};
 }
 
+void verify_causes_drop(struct verify_causes *q, size_t i) {
+        if (i >= q->n)
+                return;
+        free(q->items[i].pod_uid);
+        free(q->items[i].node);
+        free(q->items[i].container);
+        free(q->items[i].reason);
+        q->items[i] = q->items[--q->n];
+}
+
 bool verify_cause_wanted(const struct kube_container *c, const struct tracker_result *res) {
         if (!pull_status_lacks_cause(c->reason, c->message))
                 return false;

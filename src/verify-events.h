@@ -27,6 +27,9 @@ struct verify_causes {
 
 void verify_causes_done(struct verify_causes *q);
 
+/* Frees lookup i and moves the last one into its place (order is not kept). */
+void verify_causes_drop(struct verify_causes *q, size_t i);
+
 /* Whether container c's status needs its cause looked up: it lacks one, and res (its
  * result) does not hold one found before for the same state. */
 bool verify_cause_wanted(const struct kube_container *c, const struct tracker_result *res);

@@ -150,6 +150,11 @@ def node_ops(c, method, parts, doc):
         if gone is None:
             return _err(404, 'node %s not found' % name)
         return 200, {'name': name, 'removed': gone}, JSON
+    if op == 'allocatable':
+        entry = c.set_allocatable(name, {k: str(v) for k, v in (doc or {}).items()})
+        if entry is None:
+            return _err(404, 'node %s not found' % name)
+        return 200, {'name': name, 'resourceVersion': entry.meta['resourceVersion']}, JSON
     now = rfc3339()
     if op in READY:
         fn = lambda n: nodemod.set_ready(n, READY[op], now)  # noqa: E731

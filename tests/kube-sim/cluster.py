@@ -207,6 +207,10 @@ class Cluster:
             fn(obj)
             return self.store.replace('nodes', obj)
 
+    def set_allocatable(self, name, alloc):
+        """What a kubelet reports as status.allocatable (pods, cpu, memory, ...)."""
+        return self.change_node(name, lambda n: n['status'].setdefault('allocatable', {}).update(alloc))
+
     def add_node(self, spec):
         with self.store.lock:
             index = len(self.store.data['nodes']) + 1

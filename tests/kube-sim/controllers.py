@@ -9,9 +9,10 @@ import time
 import admission
 import apierrors
 import nodes as nodemod
+import scheduler as schedmod
 import labelsel as sel
 import validation
-from store import rfc3339
+from store import target_node
 
 BACKOFF_BASE, BACKOFF_MAX = 0.005, 1000.0   # client-go's per-item work queue back-off
 
@@ -109,6 +110,7 @@ class Controllers:
         self.state = {}    # ds uid -> {'gen', 'fit': {node: (Entry, run, cont)}, 'per_node': {node: share}}
         self.seen = None   # store change position after the last reconcile
         self.stop = threading.Event()
+        self.scheduler = schedmod.Scheduler(store, sim)
 
     def run(self):
         while not self.stop.is_set():
@@ -149,22 +151,34 @@ class Controllers:
     def reconcile(self):
         with self.store.lock:
             names = self.changes_since_last()
+            self.scheduler.changed(self.history_since_last())
             if names is not None and self.retry_due():
                 names = None
             if self.store.data['resourcequotas']:
                 for ns in {ns for ns, _ in self.store.data['resourcequotas']}:
                     admission.refresh_quota_status(self.store, ns)
-            if names is not None and not names:
+            if names is not None and not names and not self.scheduler.todo and \
+                    not self.scheduler.due(time.monotonic()):
+                self.seen = self.store.change_count
                 return          # an idle cluster of 10,000 pods costs nothing
-            if names is None or not self.sync_nodes(names):
+            if names is None or (names and not self.sync_nodes(names)):
                 self.sync_all()
+            # the scheduler binds what the controller created (its own loop in a real cluster)
+            self.scheduler.run_once()
             self.seen = self.store.change_count
+
+    def history_since_last(self):
+        store = self.store
+        first = store.change_count - len(store.history)
+        if self.seen is None or self.seen < first:
+            return None
+        return store.history[self.seen - first:]
 
     def sync_all(self):
         nodes = self.store.data['nodes']        # {('', name): Entry}, read under the lock
         by_owner = {}
         for p in self.store.values('pods'):
-            node = p.obj['spec'].get('nodeName')
+            node = target_node(p.obj)
             if node and ('', node) not in nodes:
                 self.sim.remove_pod(p, force=True)
                 continue
@@ -195,7 +209,7 @@ class Controllers:
         nodes = self.store.data['nodes']
         pods_on = {}
         for p in self.store.data['pods'].values():
-            node = p.obj['spec'].get('nodeName')
+            node = target_node(p.obj)
             if node in names:
                 pods_on.setdefault(node, []).append(p)
         for name in names:
@@ -222,7 +236,7 @@ class Controllers:
         pspec = ds.obj['spec']['template'].get('spec') or {}
         on_node = {}
         for p in pods:
-            on_node.setdefault(p.obj['spec'].get('nodeName'), []).append(p)
+            on_node.setdefault(target_node(p.obj), []).append(p)
         gen = str(ds.meta.get('generation', 1))
         st = self.state.get(ds.meta['uid'])
         if st is None or st['gen'] != gen:
@@ -337,9 +351,9 @@ class Controllers:
         st['failures'] = 0
         pod['status']['qosClass'] = qos_class(pod['spec'])
         entry = self.store.create('pods', pod)
+        self.scheduler.note(entry)
         self.sim.controller_event(ds.obj, 'Normal', 'SuccessfulCreate', 'Created pod: %s' % pod['metadata']['name'],
                                   'daemonset-controller')
-        self.sim.kubelet.pod_added(entry)
         admission.refresh_quota_status(self.store, meta['namespace'])
         return entry
 
@@ -362,7 +376,7 @@ class Controllers:
         if tcopy['metadata'].get('annotations'):
             pmeta['annotations'] = tcopy['metadata']['annotations']
         pspec = tcopy.get('spec') or {}
-        pspec['nodeName'] = node
+        # no nodeName: the scheduler binds the pod (scheduler.py), as since Kubernetes 1.12
         pspec['tolerations'] = daemon_tolerations(pspec)
         aff = pspec.setdefault('affinity', {}).setdefault('nodeAffinity', {})
         aff['requiredDuringSchedulingIgnoredDuringExecution'] = {'nodeSelectorTerms': [{
@@ -371,10 +385,7 @@ class Controllers:
         pspec.setdefault('serviceAccount', pspec['serviceAccountName'])
         pspec.setdefault('enableServiceLinks', True)
         return {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': pmeta, 'spec': pspec,
-                'status': {'phase': 'Pending',
-                           'conditions': [{'type': 'PodScheduled', 'status': 'True',
-                                           'lastProbeTime': None,
-                                           'lastTransitionTime': rfc3339()}]}}
+                'status': {'phase': 'Pending'}}
 
     # ---- garbage collector ----------------------------------------------------------
     def gc_daemonset(self, ds, pods):

@@ -19,7 +19,7 @@ import threading
 import images
 
 ACTIONS = ('status', 'latency', 'close', 'reset', 'watch-cut', 'expire-continue', 'watch-expire')
-BEHAVIOURS = ('ok', 'not-found', 'unauthorized', 'slow', 'registry-unavailable', 'rate-limited')
+BEHAVIOURS = ('ok', 'not-found', 'unauthorized', 'slow', 'registry-unavailable', 'rate-limited', 'crash')
 
 
 class RuleError(ValueError):
@@ -101,6 +101,10 @@ class ImageRules:
         r = {'image': rule['image'], 'behaviour': b}
         if b == 'slow':
             r['seconds'] = float(rule.get('seconds', 30))
+        if b == 'crash':
+            r['exit_code'] = int(rule.get('exit_code', 1))
+            if rule.get('crash_platforms') is not None:
+                r['crash_platforms'] = images.check_platforms(rule['crash_platforms'], RuleError)
         if rule.get('size'):
             r['size'] = int(rule['size'])
         if rule.get('platforms') is not None:

@@ -129,8 +129,11 @@ def platform_matches(rule, node):
 def pull_kind(rule, node):
     """The pull outcome a rule gives on node: its behaviour, or 'platform-mismatch'."""
     kind = rule.get('behaviour', 'ok')
-    if kind in ('ok', 'slow') and not platform_matches(rule, node):
+    if kind in ('ok', 'slow', 'crash') and not platform_matches(rule, node):
         return 'platform-mismatch'
+    if kind == 'crash' and rule.get('crash_platforms') and \
+            not platform_matches({'platforms': rule['crash_platforms']}, node):
+        return 'ok'     # it runs on the other platforms (e.g. a helper built for amd64 only)
     return kind
 
 

@@ -34,18 +34,20 @@ EXTERNAL_ANNOTATION = 'kube-sim.clyde-seed.io/kubelet'   # "external": see exter
 
 class Step:
     __slots__ = ('init', 'index', 'name', 'image', 'policy', 'state', 'reason', 'message',
-                 'attempts', 'retry_at', 'shown_at', 'image_id', 'started', 'finished')
+                 'attempts', 'retry_at', 'shown_at', 'image_id', 'started', 'finished',
+                 'restarts', 'exit_code', 'crashes')
 
     def __init__(self, init, index, c):
         self.init, self.index = init, index
         self.name, self.image = c.get('name', ''), c.get('image', '')
         self.policy = c.get('imagePullPolicy', 'IfNotPresent')
-        self.state = 'pending'   # pending pulling failed backoff done invalid
+        self.state = 'pending'   # pending pulling failed backoff done invalid crashed crashloop
         self.reason = self.message = None
         self.attempts = 0
         self.retry_at = self.shown_at = 0.0
         self.image_id = ''
         self.started = self.finished = None
+        self.restarts = self.exit_code = self.crashes = 0
 
     @property
     def field_path(self):
@@ -232,9 +234,9 @@ class Kubelet:
             if ps.deleting_at is not None:
                 due = min(due, ps.deleting_at)
             for s in ps.steps:
-                if s.state == 'failed':
+                if s.state in ('failed', 'crashed'):
                     due = min(due, s.shown_at)
-                elif s.state == 'backoff':
+                elif s.state in ('backoff', 'crashloop'):
                     due = min(due, s.retry_at)
         # pending steps are blocked behind the busy puller or a step counted above
         return due
@@ -259,6 +261,8 @@ class Kubelet:
                     s.message = 'Back-off pulling image "%s"' % s.image
                     ps.dirty = True
                     self.event(ps, s, 'Normal', 'BackOff', s.message)
+                elif s.state == 'crashed' and now >= s.shown_at:
+                    self.crash_loop(ps, s)
         if name not in self.busy:
             self.start_next(node, pods, now)
 
@@ -275,7 +279,7 @@ class Kubelet:
 
     @staticmethod
     def runnable(s, now):
-        return s.state == 'pending' or (s.state == 'backoff' and now >= s.retry_at)
+        return s.state == 'pending' or (s.state in ('backoff', 'crashloop') and now >= s.retry_at)
 
     def start_next(self, node, pods, now):
         for ps in pods:
@@ -299,7 +303,8 @@ class Kubelet:
         if present and s.policy != 'Always':
             self.event(ps, s, 'Normal', 'Pulled',
                        'Container image "%s" already present on machine' % s.image)
-            self.container_started(ps, s, ref)
+            rule = self.sim.image_rules.lookup(ref)
+            self.container_started(ps, s, ref, rule if images.pull_kind(rule, node.obj) == 'crash' else None)
             return False
         if s.policy == 'Never':
             s.state, s.reason = 'backoff', 'ErrImageNeverPull'
@@ -309,10 +314,10 @@ class Kubelet:
             return False
         rule = self.sim.image_rules.lookup(ref)
         kind = images.pull_kind(rule, node.obj)
-        if kind == 'ok' and self.model and not present:
+        if kind in ('ok', 'crash') and self.model and not present:
             dur = float('inf')      # until model_ends() knows
             self.model.start(node.meta['name'], ref, rule.get('size') or images.size_of(ref), now)
-        elif kind == 'ok':
+        elif kind in ('ok', 'crash'):
             size = rule.get('size') or images.size_of(ref)
             dur = (0.02 if present else size / BANDWIDTH) * self.scale
         elif kind == 'slow':
@@ -329,18 +334,18 @@ class Kubelet:
     def finish_pull(self, node, ps, s, end, outcome):
         kind, ref, rule = outcome
         if ps.uid not in self.pods:
-            if kind in ('ok', 'slow'):
+            if kind in ('ok', 'slow', 'crash'):
                 self.image_pulled(node, ref, rule)
             return
         ps.dirty = True
-        if kind in ('ok', 'slow'):
+        if kind in ('ok', 'slow', 'crash'):
             self.image_pulled(node, ref, rule)
             took = max(end - s.started, 0.0)
             self.event(ps, s, 'Normal', 'Pulled',
                        'Successfully pulled image "%s" in %.3fs (%.3fs including waiting). '
                        'Image size: %d bytes.' % (s.image, took, took,
                                                   rule.get('size') or images.size_of(ref)))
-            self.container_started(ps, s, ref)
+            self.container_started(ps, s, ref, rule if kind == 'crash' else None)
             return
         msg = {'not-found': images.not_found_message, 'unauthorized': images.unauthorized_message,
                'registry-unavailable': images.unavailable_message,
@@ -366,12 +371,39 @@ class Kubelet:
         self.dirty_nodes.setdefault(node.meta['name'], []).append(
             (ref, rule.get('size') or images.size_of(ref)))
 
-    def container_started(self, ps, s, ref):
+    def container_started(self, ps, s, ref, crash=None):
+        """crash: the image rule when the container exits non-zero on this node."""
         s.image_id = ref.image_id()
         s.state, s.reason, s.message = 'done', None, None
         s.finished = rfc3339()
         self.event(ps, s, 'Normal', 'Created', 'Created container %s' % s.name)
         self.event(ps, s, 'Normal', 'Started', 'Started container %s' % s.name)
+        if crash is not None:
+            self.crashed(ps, s, crash)
+
+    def crashed(self, ps, s, rule):
+        """The container ran and exited non-zero (state.terminated reason Error: kubectl's
+        Init:Error for an init container).  The kubelet restarts it at once the first time,
+        then after its back-off (10 s doubling to 300 s, scaled) in CrashLoopBackOff."""
+        s.crashes += 1
+        if s.crashes > 1:
+            s.restarts += 1
+        s.state, s.reason, s.message = 'crashed', 'Error', None
+        s.exit_code = int(rule.get('exit_code', 1))
+        s.shown_at = self.now + max(BACKOFF_SHOW * self.scale, 0.2)
+        s.retry_at = s.shown_at
+
+    def crash_loop(self, ps, s):
+        ps.dirty = True
+        if s.crashes == 1:      # the first exit: restarted without a back-off
+            s.state = 'pending'
+            return
+        delay = min(BACKOFF_START * 2 ** (s.crashes - 2), BACKOFF_MAX)
+        pod = '%s_%s(%s)' % (ps.name, ps.ns, ps.uid)
+        s.state, s.reason = 'crashloop', 'CrashLoopBackOff'
+        s.message = 'back-off %ds restarting failed container=%s pod=%s' % (delay, s.name, pod)
+        s.retry_at = self.now + delay * self.scale
+        self.event(ps, s, 'Warning', 'BackOff', 'Back-off restarting failed container %s in pod %s' % (s.name, pod))
 
     def terminate(self, ps, now):
         if ps.deleting_at is None:
@@ -441,9 +473,23 @@ def with_own_images(node):
     return obj
 
 
+def _terminated(s):
+    return {'terminated': {'exitCode': s.exit_code, 'reason': 'Error', 'startedAt': s.finished,
+                           'finishedAt': s.finished}}
+
+
 def _container_status(ps, s, now):
     st = {'name': s.name, 'image': s.image, 'imageID': s.image_id, 'ready': False,
-          'restartCount': 0, 'started': False}
+          'restartCount': s.restarts, 'started': False}
+    if s.state in ('crashed', 'crashloop'):
+        if s.state == 'crashed':
+            st['state'] = _terminated(s)
+        else:
+            st['state'] = {'waiting': {'reason': s.reason, 'message': s.message}}
+            st['lastState'] = _terminated(s)
+        if s.init:
+            del st['started']
+        return st
     if s.state == 'done':
         if s.init:
             st['state'] = {'terminated': {'exitCode': 0, 'reason': 'Completed',

@@ -40,6 +40,24 @@ def rfc3339(t=None):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() if t is None else t))
 
 
+def target_node(pod):
+    """The node a pod is for: spec.nodeName, else the one node a single required
+    `matchFields metadata.name In [x]` term names (a DaemonSet pod not yet scheduled; the
+    DaemonSet controller's util.GetTargetNodeName), else None."""
+    spec = pod.get('spec') or {}
+    if spec.get('nodeName'):
+        return spec['nodeName']
+    req = (((spec.get('affinity') or {}).get('nodeAffinity') or {})
+           .get('requiredDuringSchedulingIgnoredDuringExecution') or {})
+    terms = req.get('nodeSelectorTerms') or []
+    if len(terms) != 1:
+        return None
+    for r in terms[0].get('matchFields') or []:
+        if r.get('key') == 'metadata.name' and r.get('operator') == 'In' and len(r.get('values') or []) == 1:
+            return r['values'][0]
+    return None
+
+
 class Entry:
     """One version of an object.  While current it keeps the dict and, once asked, its
     JSON bytes.  A superseded version (kept only by the watch history) is retired: the
@@ -93,8 +111,8 @@ class Event:
         self.name = new.obj['metadata']['name']
         self.nodes = ()
         if res == 'pods':
-            self.nodes = tuple({e.obj['spec'].get('nodeName') for e in (new, old)
-                                if e is not None and e.obj['spec'].get('nodeName')})
+            self.nodes = tuple({target_node(e.obj) for e in (new, old)
+                                if e is not None and target_node(e.obj)})
 
 
 class Store:

@@ -226,3 +226,39 @@ class KubeletStyleTest(KubeletTest):
         self.assertGreater(before, 1)
         self.assertTrue(gone)
         self.assertEqual(self.c.kubelet.gc('no-such-node'), None)
+
+
+class CrashTest(unittest.TestCase):
+    """An image whose rule is "crash": pulled, then the container exits 1.  An init container
+    shows terminated/Error (kubectl: Init:Error), is restarted once at once, then waits in
+    CrashLoopBackOff with the kubelet's back-off message (kuberuntime_manager.go)."""
+    setUp, pod, states, run_until = KubeletTest.setUp, KubeletTest.pod, KubeletTest.states, KubeletTest.run_until
+
+    def test_init_error_then_crash_loop(self):
+        self.c.image_rules.set({'image': 'registry.example.com/helper:1', 'behaviour': 'crash', 'exit_code': 2})
+        create_ds(self.c, simtest.daemonset(init=[{'name': 'init', 'image': 'registry.example.com/helper:1'}]))
+        self.c.controllers.reconcile()
+        seen = []
+
+        def check():
+            st = self.pod()['status'].get('initContainerStatuses') or [{}]
+            state = st[0].get('state', {})
+            kind = next(iter(state), None)
+            key = (kind, state.get(kind, {}).get('reason'), st[0].get('restartCount'))
+            if kind and (not seen or seen[-1][0] != key):
+                seen.append((key, st[0]))
+        self.run_until(20, check=check)
+        keys = [k for k, _ in seen]
+        self.assertEqual(keys[:4], [('waiting', 'PodInitializing', 0), ('terminated', 'Error', 0),
+                                    ('terminated', 'Error', 1), ('waiting', 'CrashLoopBackOff', 1)])
+        term = seen[1][1]
+        self.assertEqual(term['state']['terminated']['exitCode'], 2)
+        self.assertTrue(term['imageID'].startswith('registry.example.com/helper@sha256:'))
+        loop = seen[3][1]
+        self.assertRegex(loop['state']['waiting']['message'],
+                         r'^back-off 10s restarting failed container=init pod=puller-\w+_default\([0-9a-f-]+\)$')
+        self.assertEqual(loop['lastState']['terminated']['reason'], 'Error')
+        self.assertEqual(self.pod()['status']['phase'], 'Pending')
+        self.assertEqual(self.states()['c'], 'PodInitializing')
+        evs = [e.obj['message'] for e in self.c.store.values('events') if e.obj['reason'] == 'BackOff']
+        self.assertTrue(evs and evs[0].startswith('Back-off restarting failed container init in pod puller-'))

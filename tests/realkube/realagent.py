@@ -215,6 +215,15 @@ class Agent:
             new = self.client.call('PATCH', '/api/v1/nodes/' + name, patch, PATCH_MERGE)
         return self.store._apply('nodes', 'MODIFIED', new)
 
+    def set_allocatable(self, name, alloc):
+        """status.allocatable as a kubelet reports it (a merge patch of the node's status)."""
+        if self.store.get('nodes', '', name) is None:
+            return None
+        with self.lock:
+            new = self.client.call('PATCH', '/api/v1/nodes/%s/status' % name,
+                                   {'status': {'allocatable': alloc}}, PATCH_MERGE)
+        return self.store._apply('nodes', 'MODIFIED', new)
+
     def add_node(self, spec):
         with self.lock:
             index = len(self.state) + 1
@@ -301,6 +310,16 @@ class Agent:
         if path.startswith(('/_sim/log', '/_sim/stats')):
             with self.inflight_cv:
                 self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=2.0)
+        if parts == ['settle'] and method == 'GET':
+            # kube-sim's /_sim/settle over this agent's count of proxied requests in flight
+            try:
+                timeout = float(query.get('timeout', ['10'])[0])
+            except ValueError:
+                return 400, {'error': 'timeout must be a number of seconds'}, 'application/json'
+            with self.inflight_cv:
+                self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=timeout)
+                n = self.inflight_n
+            return (200 if n == 0 else 504), {'inflight': n}, 'application/json'
         try:
             if len(parts) == 3 and parts[0] == 'nodes' and parts[2] in simadmin.READY \
                     and method == 'POST':

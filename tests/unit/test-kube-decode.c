@@ -154,6 +154,28 @@ static void test_pods(void) {
         is_int(kube_decode_pod(json_object_array_get_idx(items, 2), NULL, 0, &p), -EBADMSG, "nameless pod");
 }
 
+/* A DaemonSet pod the real scheduler (v1.26) found no room for, as the API served it. */
+static void test_pod_scheduling(void) {
+        _cleanup_(json_object_putp) json_object *list = fixture("pod-unschedulable.json");
+        json_object *items = json_object_object_get(list, "items");
+        struct kube_pod p = {};
+
+        is_int(kube_decode_pod(json_object_array_get_idx(items, 0), NULL, 0, &p), 0, "unschedulable pod decodes");
+        ok(p.node_name == NULL, "not bound");
+        is_str(p.target_node, "node-0002", "target node from the pinning affinity");
+        ok(p.unschedulable, "PodScheduled=False");
+        is_str(p.sched_reason, "Unschedulable", "condition reason");
+        is_str(p.sched_message, "0/4 nodes are available: 1 Too many pods. preemption: 0/4 nodes are available: 4 No "
+               "preemption victims found for incoming pod..", "condition message");
+        kube_pod_done(&p);
+        is_int(kube_decode_pod(json_object_array_get_idx(items, 1), NULL, 0, &p), 0, "two-term pod decodes");
+        ok(p.target_node == NULL && !p.unschedulable && !p.sched_message, "two terms pin no single node");
+        kube_pod_done(&p);
+        is_int(kube_decode_pod(json_object_array_get_idx(items, 2), NULL, 0, &p), 0, "bound pod decodes");
+        is_str(p.target_node, "node-0001", "a bound pod's target is its node");
+        kube_pod_done(&p);
+}
+
 static void test_daemonset(void) {
         _cleanup_(json_object_putp) json_object *o = fixture("daemonset.json");
         struct kube_daemonset d = {};
@@ -272,6 +294,7 @@ int main(void) {
         test_node_full();
         test_node_minimal();
         test_pods();
+        test_pod_scheduling();
         test_daemonset();
         test_errors();
         test_errno_map();

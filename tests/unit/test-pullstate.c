@@ -27,6 +27,33 @@ static void test_without_cause(void) {
                        "lacks cause %zu: %s / %s", i, strempty(cases[i].reason), strempty(cases[i].message));
 }
 
+/* An init container that cannot complete, named as kubectl shows it. */
+static void test_init_failed(void) {
+        static const struct {
+                bool terminated;
+                int exit_code;
+                const char *reason, *want; /* want NULL: not a failure */
+        } cases[] = {
+                { true, 1, "Error", "Init:Error" },
+                { true, 2, NULL, "Init:ExitCode:2" },
+                { true, 0, "Completed", NULL },
+                { false, 0, "CrashLoopBackOff", "Init:CrashLoopBackOff" },
+                { false, 0, "RunContainerError", "Init:RunContainerError" },
+                { false, 0, "PodInitializing", NULL },
+                { false, 0, "ErrImagePull", NULL }, /* a pull error: pull_classify's business */
+                { false, 0, NULL, NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char why[32] = "";
+                bool failed = pull_init_failed(cases[i].terminated, cases[i].exit_code, cases[i].reason, why,
+                                               sizeof(why));
+                is_int(failed, !!cases[i].want, "init case %zu: %s failed", i, strempty(cases[i].reason));
+                if (cases[i].want)
+                        is_str(why, cases[i].want, "init case %zu: named", i);
+        }
+}
+
 /* The pod's Failed event carries the cause; the classification applies to its text. */
 static void test_events(void) {
         static const char nf[] = "Failed to pull image \"docker.io/library/x:1\": rpc error: code = NotFound desc = "
@@ -98,5 +125,6 @@ int main(void) {
         ok(!pull_error_is_platform("manifest unknown"), "a missing image is not a platform error");
         test_without_cause();
         test_events();
+        test_init_failed();
         return tap_done();
 }
