@@ -87,11 +87,12 @@ def in_ns(ns, cmd):
 class Env:
     """The namespaces, registries and containerds of one realnode instance."""
 
-    def __init__(self, state, nodes, prefix, registry_rate=None, node_rate=None):
+    def __init__(self, state, nodes, prefix, registry_rate=None, node_rate=None, node_up_rate=None):
         self.state = os.path.abspath(state)
         self.nodes = list(nodes)
         self.prefix = prefix
         self.registry_rate, self.node_rate = registry_rate, node_rate
+        self.node_up_rate = node_up_rate    # what a node sends (its P2P server's uploads)
         self.namespaces = []
         self.procs = []         # (name, Popen)
         self.cgroup_parent = '/clyde-realnode-' + prefix
@@ -137,7 +138,10 @@ class Env:
         for i, node in enumerate(self.nodes):
             ns = self.node_ns(i)
             self.add_ns(ns)
-            self.link(ns, 'vn%d' % i, SUBNET % (1 + i // 200, 10 + i % 200), rate_in=self.node_rate)
+            self.link(ns, 'vn%d' % i, self.node_ip(i), rate_out=self.node_up_rate, rate_in=self.node_rate)
+
+    def node_ip(self, i):
+        return SUBNET % (1 + i // 200, 10 + i % 200)
 
     def node_ns(self, i):
         return self.ns('n%d' % i)

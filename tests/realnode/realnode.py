@@ -4,7 +4,7 @@ server.  See README.md beside this file.
 
 python3 realnode.py --state-dir DIR (--kube-sim DIR | --server URL --token-file F [--ca F])
     (--nodes N1,N2,... | --count K) [--registry-rate 100mbit] [--node-rate RATE]
-    [--image-cache DIR]
+    [--image-cache DIR] [--p2p [--p2p-label KEY=VALUE]]
 python3 realnode.py --check        prerequisites only: prints what is missing, exit 3
 Prints `realnode ready ADMIN-URL` once every node serves its pods; runs until SIGTERM or
 SIGINT, then stops everything it started and removes what it made.
@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import agent  # noqa: E402
 import netenv  # noqa: E402
+import p2p  # noqa: E402
 import runtime  # noqa: E402
 from kubeapi import Api  # noqa: E402
 
@@ -57,12 +58,20 @@ def parse_args(argv):
     p.add_argument('--node-rate', help='tc rate of each node link (downloads)')
     p.add_argument('--image-cache', help='where tools/realnode-images keeps the built layout')
     p.add_argument('--keep', action='store_true', help='keep containerd roots and registry data')
+    p.add_argument('--p2p', action='store_true',
+                   help='P2P layer: each node serves its content store; mirrors are the labelled nodes')
+    p.add_argument('--p2p-label', default='p2p-seeder=true', metavar='KEY=VALUE',
+                   help='the label of the nodes the others pull from (default p2p-seeder=true)')
     o = p.parse_args(argv)
     if not o.check:
         if not o.state_dir or not (o.kube_sim or (o.server and o.token_file)):
             p.error('--state-dir and --kube-sim DIR (or --server and --token-file) are required')
         if not (o.nodes or o.count):
             p.error('--nodes or --count is required')
+        try:
+            p2p.parse_label(o.p2p_label)
+        except ValueError as e:
+            p.error(str(e))
     return o
 
 
@@ -95,7 +104,10 @@ class RealNodes:
     def __init__(self, o, api, nodes):
         self.o, self.api, self.nodes = o, api, nodes
         self.state = os.path.abspath(o.state_dir)
-        self.env = netenv.Env(self.state, nodes, 'crn%d' % os.getpid(), o.registry_rate, o.node_rate)
+        # --p2p: a node's link limits its uploads to peers too
+        self.env = netenv.Env(self.state, nodes, 'crn%d' % os.getpid(), o.registry_rate, o.node_rate,
+                              o.node_rate if o.p2p else None)
+        self.p2p = p2p.P2P(self.env, api, nodes, self.state, o.p2p_label) if o.p2p else None
         self.kubelets = {}
         self.threads = []
         self.layout = None
@@ -134,9 +146,13 @@ class RealNodes:
         self.env.write_hosts(os.path.join(self.state, 'hosts'))
         self.env.start_containerds()
         took('containerds')
+        if self.p2p:
+            self.threads.append(self.p2p.start(stop))
+            took('p2p servers')
         for i, node in enumerate(self.nodes):
             p = self.env.containerd_paths(i)
-            rtm = runtime.Runtime(node, p['socket'], self.env.node_ns(i), os.path.join(self.state, 'hosts'),
+            hosts = self.p2p.hosts_dir(node) if self.p2p else os.path.join(self.state, 'hosts')
+            rtm = runtime.Runtime(node, p['socket'], self.env.node_ns(i), hosts,
                                   p['base'], self.env.cgroup_parent, self.env.write_hosts)
             k = self.kubelets[node] = agent.NodeKubelet(self.api, node, rtm, p['base'])
             k.mark_external()
@@ -177,6 +193,8 @@ class RealNodes:
                'namespaces': self.env.namespaces, 'state': self.state,
                'registry': '%s:%d' % (self.env.registry_ip, netenv.REGISTRY_PORT),
                'hostsDir': os.path.join(self.state, 'hosts'),
+               'p2p': {'label': self.o.p2p_label, 'port': p2p.PORT,
+                       'hostsDirs': {n: self.p2p.hosts_dir(n) for n in self.nodes}} if self.p2p else None,
                'nodes': {n: {'socket': self.env.containerd_paths(i)['socket'],
                              'netns': self.env.node_ns(i)} for i, n in enumerate(self.nodes)}}
         with open(os.path.join(self.state, 'env.json'), 'w') as f:
@@ -204,7 +222,7 @@ class RealNodes:
 
 class Admin(http.server.BaseHTTPRequestHandler):
     """POST /gc[?node=N]: image GC; POST /push-moving: the moving tag's second content;
-    GET /env: env.json."""
+    GET /stats: byte counters (p2p.stats); GET /: env.json."""
     rn = None
 
     def log_message(self, *a):
@@ -219,6 +237,12 @@ class Admin(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if urllib.parse.urlsplit(self.path).path == '/stats':
+            try:
+                self.reply(200, p2p.stats(self.rn.env, self.rn.nodes, self.rn.p2p))
+            except Exception as e:
+                self.reply(500, {'error': str(e)})
+            return
         with open(os.path.join(self.rn.state, 'env.json')) as f:
             self.reply(200, json.load(f))
 

@@ -8,6 +8,9 @@ rnctl.py STATE leftovers PREFIX CGROUP network namespaces, mounts under STATE, c
                                       directories and shims left: one line each
 rnctl.py STATE secret SIMDIR NAME     creates a dockerconfigjson secret for private.test
 rnctl.py STATE admin METHOD PATH      the admin API of a running realnode.py
+rnctl.py STATE label SIMDIR NODE K=V|K-   sets (or removes) a node label (merge patch)
+rnctl.py STATE pull NODE REF          the node's pull as its kubelet does it (its netns,
+                                      its hosts directory: the P2P mirrors with --p2p)
 rnctl.py STATE api SIMDIR METHOD PATH [JSON]   an API request; prints the JSON answer
                                       ({"error": CODE} for an HTTP error)
 rnctl.py STATE wait SIMDIR PATH EXPR SECONDS  polls GET PATH until the Python EXPR
@@ -104,6 +107,24 @@ def admin(state, method, path):
         print(r.read().decode())
 
 
+def label(state, simdir, node, spec):
+    key, _, value = spec.partition('=')
+    labels = {key[:-1]: None} if spec.endswith('-') and '=' not in spec else {key: value}
+    Api.from_kube_sim(simdir).patch('/api/v1/nodes/' + node, {'metadata': {'labels': labels}})
+
+
+def pull(state, node, ref):
+    e = env(state)
+    n = e['nodes'][node]
+    hosts = e['p2p']['hostsDirs'][node] if e.get('p2p') else e['hostsDir']
+    p = subprocess.run(netenv.in_ns(n['netns'], ['ctr', '--address', n['socket'], '--namespace', 'k8s.io',
+                                                 'images', 'pull', '--hosts-dir', hosts, ref]),
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print(p.stderr.strip(), file=sys.stderr)
+        sys.exit(1)
+
+
 def api(state, simdir, method, path, body=None):
     try:
         out = Api.from_kube_sim(simdir).call(method, path, json.loads(body) if body else None)
@@ -137,7 +158,7 @@ def main(argv):
     state, cmd, args = argv[1], argv[2], argv[3:]
     fn = {'images': images, 'containers': containers, 'leftovers': leftovers,
           'status-images': status_images, 'api': api, 'wait': wait,
-          'secret': secret, 'admin': admin}.get(cmd)
+          'secret': secret, 'admin': admin, 'pull': pull, 'label': label}.get(cmd)
     if fn is None:
         print('rnctl: unknown command %s' % cmd, file=sys.stderr)
         return 64
