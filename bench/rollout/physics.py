@@ -56,6 +56,15 @@ def report(doc):
         out.append('%s: c = %.1f s, o = %.1f s; T0 = %.1f s; best k = %d (%.1f s); sqrt(N*R/U) = %.2f'
                    % (points.setting_name(ps[0]['setting']), c, o, S / min(L, R / N) + c, kbest,
                       model[kbest], math.sqrt(N * R / L)))
+        for n in (8, 16, 32):
+            if n > N:
+                t0 = S / min(L, R / n) + c
+                m = {k: t_seed(S, n, R, L, k, c, o) + t_roll(S, n, L, k, c) for k in range(1, n)}
+                kb = min(m, key=m.get)
+                out.append('  what if N = %d (same R, L, c, o): T0 %.0f s, best k = %d (%.0f %%): %.0f s, %.0f %% '
+                           'faster; k = ceil(20 %%) = %d: %.0f %% faster' % (
+                               n, t0, kb, 100.0 * kb / n, m[kb], 100 * (1 - m[kb] / t0), math.ceil(0.2 * n),
+                               100 * (1 - m[math.ceil(0.2 * n)] / t0)))
         for ck, cur in sorted((k, v) for k, v in summ[skey].items() if k[0] == 'seed'):
             for k in cur['seeders']:
                 out.append('  seed %d %% (k=%d): measured %.1f s (seed %.1f + rollout %.1f), physics %.1f s '
