@@ -4,6 +4,7 @@ summary of repeats (median, min-max) and the table.  Pure: no I/O but load/save.
 
     python3 bench/rollout/points.py --self-test       checks the summary and table code
     python3 bench/rollout/points.py FILE.json          prints the table of a points file
+    python3 bench/rollout/points.py --speedups FILE.json   speed-up at 20 % and at the best share
 
 File: {"format": FORMAT, "image": {...}, "points": [POINT, ...]}, a POINT being
     {"setting": {"nodes": N, "registry_mbit": R, "node_mbit": L},
@@ -110,6 +111,38 @@ def table(points):
     return '\n'.join(lines).lstrip('\n')
 
 
+def gain_range(base, c):
+    """(worst, best) speed-up over the spreads: slowest seed vs fastest registry repeat,
+    fastest seed vs slowest registry repeat."""
+    return 1.0 - c['max'] / base['min'], 1.0 - c['min'] / base['max']
+
+
+def speedups(points, at=20):
+    """Markdown: per setting, the speed-up at share `at` and at the best share."""
+    lines = ['| setting | registry s | P2P no seeding s | %d %%: k, s, speed-up (range) | best share: k, s, '
+             'speed-up (range) |' % at, '|---|---|---|---|---|']
+    summ = summarise(points)
+
+    def cell(base, c):
+        lo, hi = gain_range(base, c)
+        return 'k=%s, %.1f s, %+.0f %% (%+.0f..%+.0f %%)' % (','.join(map(str, c['seeders'])), c['median'],
+                                                         100 * speedup(base, c), 100 * lo, 100 * hi)
+    for skey in sorted(summ):
+        cur = summ[skey]
+        base = cur.get(('registry', None))
+        if not base:
+            continue
+        p2p = cur.get(('p2p', None))
+        best = best_share(cur)
+        lines.append('| %s | %.1f (%.1f-%.1f) | %s | %s | %s |' % (
+            setting_name({'nodes': skey[0], 'registry_mbit': skey[1], 'node_mbit': skey[2]}),
+            base['median'], base['min'], base['max'],
+            '%.1f (%+.0f %%)' % (p2p['median'], 100 * speedup(base, p2p)) if p2p else '-',
+            cell(base, cur[('seed', at)]) if ('seed', at) in cur else '-',
+            '%d %%: %s' % (best, cell(base, cur[('seed', best)])) if best is not None else '-'))
+    return '\n'.join(lines)
+
+
 def load(path):
     if not os.path.exists(path):
         return {'format': FORMAT, 'image': None, 'points': []}
@@ -146,6 +179,10 @@ def self_test():
     t = table(ps)
     assert '| seed 20 % | 1 | 3 | 35.0 | 30.0-40.0 |' in t and '+46 %' in t, t
     assert t.index('| registry |') < t.index('| p2p |') < t.index('| seed 20 %')
+    lo, hi = gain_range(summ[('registry', None)], summ[('seed', 20)])
+    assert abs(lo - (1 - 40 / 60)) < 1e-9 and abs(hi - (1 - 30 / 70)) < 1e-9
+    assert '| N=4 R=50 L=80 Mbit/s | 65.0 (60.0-70.0) | 66.0 (-2 %) | k=1, 35.0 s, +46 % (+33..+57 %) |' \
+        in speedups(ps), speedups(ps)
     print('points.py self-test: ok')
 
 
@@ -154,5 +191,7 @@ if __name__ == '__main__':
         self_test()
     elif len(sys.argv) == 2:
         print(table(load(sys.argv[1])['points']))
+    elif len(sys.argv) == 3 and sys.argv[1] == '--speedups':
+        print(speedups(load(sys.argv[2])['points']))
     else:
         sys.exit(__doc__)
