@@ -72,7 +72,7 @@ def main(argv):
     b.set_ylabel('time / no-seeding time')
     b.set_ylim(bottom=0)
     b.set_title('relative to registry-only (below 1 = faster)')
-    b.legend(fontsize=7)
+    b.legend(fontsize=7, loc='lower left')
     img = doc.get('image') or {}
     commits = sorted({p['commit'][:10] for p in doc['points'] if p.get('ok')})
     fig.suptitle('clyde-seed on real containerd nodes: %s (%.0f MB), commit %s'
