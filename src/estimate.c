@@ -170,7 +170,7 @@ void estimate_print(const struct estimate *e, const struct config *c, FILE *f) {
                 rate_origin(e, origin, sizeof(origin)));
         fprintf(f, "  %-15s %s: %s\n", "node link rate", estimate_rate(e->in.link_bps, rate, sizeof(rate)),
                 e->link_from == ESTIMATE_CONFIG ? "[plan] node_link_rate" : "default");
-        fprintf(f, "  %-15s pull %.1f s, run overhead %.0f s (built in; calibrated in bench/rollout/RESULTS.md)\n",
+        fprintf(f, "  %-15s pulls %.1f s a phase, run overhead %.2f s (built in; fitted in bench/rollout/MODEL.md)\n",
                 "fixed costs", e->in.pull_cost, e->in.overhead);
         fprintf(f, "  %-15s %.1f s (every node pulls from the registry at once)\n", "no seeding", e->no_seeding_s);
         print_time(f, c->percentage_auto ? "current (auto)" : "current share", &e->current);
