@@ -311,15 +311,7 @@ class Agent:
             with self.inflight_cv:
                 self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=2.0)
         if parts == ['settle'] and method == 'GET':
-            # kube-sim's /_sim/settle over this agent's count of proxied requests in flight
-            try:
-                timeout = float(query.get('timeout', ['10'])[0])
-            except ValueError:
-                return 400, {'error': 'timeout must be a number of seconds'}, 'application/json'
-            with self.inflight_cv:
-                self.inflight_cv.wait_for(lambda: self.inflight_n == 0, timeout=timeout)
-                n = self.inflight_n
-            return (200 if n == 0 else 504), {'inflight': n}, 'application/json'
+            return self.settle(query)
         try:
             if len(parts) == 3 and parts[0] == 'nodes' and parts[2] in simadmin.READY \
                     and method == 'POST':
@@ -327,8 +319,6 @@ class Agent:
                 if out is None:
                     return 404, {'error': 'node %s not found' % parts[1]}, 'application/json'
                 return 200, out, 'application/json'
-            if parts == ['settle'] and method == 'GET':
-                return self.settle(query)
             return simadmin.handle(self, method, path, query, body)
         except RuntimeError as e:
             return 500, {'error': str(e)}, 'application/json'
