@@ -410,6 +410,9 @@ class NodeKubelet:
         """Removes every image no container on this node uses (the kubelet's image GC
         above its high threshold); returns the references removed."""
         with self.lock:
+            # The list is read afresh: images pulled outside this agent (rnctl pull, a
+            # test's ctr) are not in the runtime's cached list, and GC must see them.
+            self.rt.images_changed()
             used = set()
             for run in self.runs.values():
                 for c in run.ctrs:
