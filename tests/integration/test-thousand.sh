@@ -6,6 +6,12 @@
 # The run is stopped once the DaemonSet exists: pulling on 1,000 simulated nodes is
 # the benchmarks' business, not this test's.
 . "$top_srcdir/tests/integration/lib.sh"
+# CLYDE_SCALE_TIER=0: this scale run (minutes of kube-sim at 1,000 nodes) ran already in
+# the same CI job (.ci/run's tools/check); the distcheck that follows sets it.
+if [ "${CLYDE_SCALE_TIER:-1}" = 0 ]; then
+        echo "1..0 # SKIP scale tier turned off (CLYDE_SCALE_TIER=0)"
+        exit 0
+fi
 
 sim_start --nodes 1000 --zones 3 --time-scale 0.02 --images-per-node 0 --no-events
 {
