@@ -157,7 +157,7 @@ class Controllers:
             if self.store.data['resourcequotas']:
                 for ns in {ns for ns, _ in self.store.data['resourcequotas']}:
                     admission.refresh_quota_status(self.store, ns)
-            if names is not None and not names and not self.scheduler.todo and \
+            if names is not None and not names and not self.scheduler.fresh and \
                     not self.scheduler.due(time.monotonic()):
                 self.seen = self.store.change_count
                 return          # an idle cluster of 10,000 pods costs nothing

@@ -151,13 +151,13 @@ class Scheduler:
         self.store = store
         self.sim = sim
         self.queue = {}     # pod uid -> {'attempts', 'retry_at', 'node', 'moved', 'pod'}
-        self.todo = set()   # (ns, name) of pods created since the last look
+        self.fresh = set()   # (ns, name) of pods created since the last look
         self.full = True    # look at every pod (at start, after history was compacted)
         self.instance = 'default-scheduler-%s' % (socket.gethostname() or 'kube-sim')
 
     def note(self, entry):
         """A pod was created: look at it on the next run_once()."""
-        self.todo.add((entry.meta['namespace'], entry.meta['name']))
+        self.fresh.add((entry.meta['namespace'], entry.meta['name']))
 
     def pending(self):
         """Pods not bound yet: the ones created since the last look and those waiting
@@ -165,9 +165,9 @@ class Scheduler:
         if self.full:
             cands = self.store.values('pods')
         else:
-            keys = self.todo | {q['pod'] for q in self.queue.values()}
+            keys = self.fresh | {q['pod'] for q in self.queue.values()}
             cands = [e for e in (self.store.get('pods', ns, name) for ns, name in keys) if e is not None]
-        self.full, self.todo = False, set()
+        self.full, self.fresh = False, set()
         return [p for p in cands if not p.obj['spec'].get('nodeName') and not p.meta.get('deletionTimestamp')]
 
     def due(self, now):
@@ -180,7 +180,7 @@ class Scheduler:
         if events is None:
             self.full = True
         else:
-            self.todo.update((ev.ns, ev.name) for ev in events if ev.res == 'pods' and ev.type == 'ADDED')
+            self.fresh.update((ev.ns, ev.name) for ev in events if ev.res == 'pods' and ev.type == 'ADDED')
         if not self.queue:
             return
         names = None
